@@ -1,0 +1,68 @@
+import { defineConfig, devices } from '@playwright/test';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+// One freshly started server per run, on its own port, with a throw-away SQLite database (and
+// its generated development secret) in a new temporary folder.
+const port = Number(process.env.E2E_PORT ?? 3100);
+const dataDir = mkdtempSync(path.join(tmpdir(), 'jwt-auth-e2e-'));
+export const baseURL = `http://127.0.0.1:${port}`;
+
+// Debian's Chromium (Playwright's own browser download is not used). As root it needs
+// --no-sandbox; the other flags stop it from calling home on a closed network.
+const chromiumArgs = [
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []),
+];
+
+export default defineConfig({
+  testDir: './tests',
+  // Tests share one server; run them one at a time so timing-based checks (token expiry) are
+  // not starved of CPU on small machines.
+  workers: 1,
+  retries: 0,
+  forbidOnly: !!process.env.CI,
+  timeout: 60_000,
+  expect: { timeout: 10_000 },
+  reporter: [['list']],
+  use: {
+    baseURL,
+    trace: 'retain-on-failure',
+  },
+  projects: [
+    {
+      name: 'chromium',
+      use: {
+        ...devices['Desktop Chrome'],
+        launchOptions: {
+          executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+          args: chromiumArgs,
+        },
+      },
+    },
+  ],
+  webServer: {
+    command: 'target/debug/jwt-auth',
+    cwd: '..',
+    url: `${baseURL}/login`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: {
+      DATABASE_URL: `sqlite://${dataDir}/e2e.db?mode=rwc`,
+      LEPTOS_ENV: 'DEV',
+      LEPTOS_OUTPUT_NAME: 'jwt-auth',
+      LEPTOS_SITE_ROOT: 'target/site',
+      LEPTOS_SITE_PKG_DIR: 'pkg',
+      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+      // Short-lived access tokens so expiry and refresh happen within a test.
+      ACCESS_TOKEN_TTL_SECS: '3',
+      RUST_LOG: 'warn,jwt_auth=info',
+    },
+  },
+});
