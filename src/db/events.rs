@@ -1,0 +1,86 @@
+//! The `auth_events` audit log. Callers pass names and client facts, never secrets.
+
+use sqlx::SqlitePool;
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// Correct password; a session started.
+    LoginSuccess,
+    /// Wrong password or unknown user.
+    LoginFailure,
+    /// A login refused because of too many failures.
+    LoginThrottled,
+    /// A refresh token was exchanged for a new one.
+    Refresh,
+    /// A rotated refresh token was presented after the grace window; its family was revoked.
+    ReuseDetected,
+    /// A session was ended by its user.
+    Logout,
+}
+
+impl EventKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::LoginSuccess => "login_success",
+            Self::LoginFailure => "login_failure",
+            Self::LoginThrottled => "login_throttled",
+            Self::Refresh => "refresh",
+            Self::ReuseDetected => "reuse_detected",
+            Self::Logout => "logout",
+        }
+    }
+}
+
+/// Who sent the request, for the audit log.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    /// Peer IP address.
+    pub ip: Option<String>,
+    /// `User-Agent` header, truncated.
+    pub user_agent: Option<String>,
+}
+
+/// One audit record.
+#[derive(Debug, Clone)]
+pub struct Event<'a> {
+    /// What happened.
+    pub kind: EventKind,
+    /// The account concerned, if known.
+    pub username: Option<&'a str>,
+    /// The session family concerned, if any.
+    pub family_id: Option<&'a str>,
+}
+
+/// Appends an event to the audit log.
+pub async fn record<'e, E>(
+    executor: E,
+    event: Event<'_>,
+    client: &ClientInfo,
+    now: i64,
+) -> sqlx::Result<()>
+where
+    E: sqlx::SqliteExecutor<'e>,
+{
+    sqlx::query(
+        "INSERT INTO auth_events (at, kind, username, family_id, ip, user_agent) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(now)
+    .bind(event.kind.as_str())
+    .bind(event.username)
+    .bind(event.family_id)
+    .bind(client.ip.as_deref())
+    .bind(client.user_agent.as_deref())
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// Counts events of one kind (used by tests and operators' scripts).
+pub async fn count(pool: &SqlitePool, kind: EventKind) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM auth_events WHERE kind = ?")
+        .bind(kind.as_str())
+        .fetch_one(pool)
+        .await
+}

@@ -1,0 +1,89 @@
+//! Server entry point: load configuration, then serve the app or run a `user` command.
+
+use jwt_auth::server::{self, cli, config::Config};
+use leptos::config::get_configuration;
+use std::process::ExitCode;
+use tokio::net::TcpListener;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    // A missing .env is normal (production sets real environment variables).
+    let _ = dotenvy::dotenv();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,jwt_auth=info,tower_http=warn".into()),
+        )
+        .init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("jwt-auth: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: &[String]) -> anyhow::Result<()> {
+    match cli::parse(args)? {
+        cli::Command::Help => {
+            print!("{}", cli::USAGE);
+            Ok(())
+        }
+        cli::Command::AddUser { username, role } => {
+            let password = cli::read_password(std::io::stdin().lock())?;
+            // Adding a user needs only the database, not the JWT secret.
+            let database_url = std::env::var("DATABASE_URL")
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .unwrap_or_else(|| server::config::DEFAULT_DATABASE_URL.to_owned());
+            server::prepare_data_dir(&database_url)?;
+            cli::add_user(&database_url, &username, role, password).await?;
+            println!("added {username} ({role})");
+            Ok(())
+        }
+        cli::Command::Serve => {
+            let config = Config::from_env()?;
+            let mut leptos_options = get_configuration(None)?.leptos_options;
+            if leptos_options.output_name.is_empty() {
+                leptos_options.output_name = "jwt-auth".into();
+            }
+            let addr = leptos_options.site_addr;
+            tracing::info!(
+                mode = ?config.mode,
+                secret = ?config.jwt_secret_source,
+                database = %config.database_url,
+                "starting"
+            );
+            let state = server::prepare(config, leptos_options).await?;
+            let listener = TcpListener::bind(addr)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot listen on {addr} (LEPTOS_SITE_ADDR): {e}"))?;
+            tracing::info!("listening on http://{}", listener.local_addr()?);
+            server::serve(state, listener, shutdown_signal()).await
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM so in-flight requests finish and SQLite closes cleanly.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,344 @@
+//! Configuration from the environment, read once at start-up.
+//!
+//! Every variable is documented in `.env.example`. A bad value stops the server with a message
+//! that names the variable; nothing falls back silently.
+
+use anyhow::{bail, Context};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use std::{fmt, path::PathBuf, time::Duration};
+
+/// Default database: a file under `data/`, created on first start.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/jwt-auth.db?mode=rwc";
+/// HS256 keys shorter than this are refused (RFC 7518 §3.2 asks for at least the hash size).
+pub const MIN_SECRET_BYTES: usize = 32;
+/// The most clock skew a token's `exp` is ever allowed.
+pub const MAX_LEEWAY_SECS: u64 = 60;
+
+/// Development or production, from `LEPTOS_ENV` (unset means development).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Demo users are created; a missing `JWT_SECRET` is generated and kept in the data folder.
+    Development,
+    /// No demo users; `JWT_SECRET` (≥ 32 bytes) is required.
+    Production,
+}
+
+/// The HMAC key for access tokens. Its `Debug` never shows the bytes.
+#[derive(Clone)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    /// Wraps key bytes.
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+
+    /// The key bytes, for the JWT signer only.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret([redacted; {} bytes])", self.0.len())
+    }
+}
+
+/// Where the JWT secret came from, for the start-up log line (never the value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretSource {
+    /// `JWT_SECRET`.
+    Environment,
+    /// Generated earlier and read from the data folder.
+    DataFolder,
+    /// Generated now and written to the data folder.
+    Generated,
+    /// Generated now and kept in memory only (in-memory database, tests).
+    Ephemeral,
+}
+
+/// The whole server configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// sqlx SQLite URL.
+    pub database_url: String,
+    /// HS256 key for access tokens.
+    pub jwt_secret: Secret,
+    /// Where `jwt_secret` came from.
+    pub jwt_secret_source: SecretSource,
+    /// Lifetime of an access token.
+    pub access_token_ttl: Duration,
+    /// Absolute lifetime of a session (refresh-token family); rotation never extends it.
+    pub refresh_token_ttl: Duration,
+    /// A session unused for this long expires.
+    pub refresh_idle_ttl: Duration,
+    /// Reuse of a rotated refresh token within this window counts as a concurrent refresh.
+    pub refresh_reuse_grace: Duration,
+    /// Failed logins per username before throttling.
+    pub login_max_failures: u32,
+    /// Window in which failures are counted, and how long throttling lasts.
+    pub login_throttle_window: Duration,
+    /// Clock skew allowed when checking `exp` (0 here: this server both issues and checks).
+    pub jwt_leeway: Duration,
+    /// Development or production.
+    pub mode: Mode,
+}
+
+impl Config {
+    /// Reads the configuration from the process environment (after `.env` was loaded).
+    pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup`, so tests can pass variables without touching
+    /// the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let mode = match var("LEPTOS_ENV").as_deref().map(str::trim) {
+            None => Mode::Development,
+            Some(v) if v.eq_ignore_ascii_case("DEV") || v.eq_ignore_ascii_case("development") => {
+                Mode::Development
+            }
+            Some(v) if v.eq_ignore_ascii_case("PROD") || v.eq_ignore_ascii_case("production") => {
+                Mode::Production
+            }
+            Some(other) => bail!("LEPTOS_ENV must be DEV or PROD, not {other:?}"),
+        };
+        let database_url = var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        if !database_url.starts_with("sqlite:") {
+            bail!(
+                "DATABASE_URL must be an SQLite URL (sqlite://path?mode=rwc), not {database_url:?}"
+            );
+        }
+        let secs = |name: &str, default: u64, min: u64| -> anyhow::Result<Duration> {
+            let value = match var(name) {
+                None => default,
+                Some(raw) => raw.trim().parse::<u64>().with_context(|| {
+                    format!("{name} must be a whole number of seconds, not {raw:?}")
+                })?,
+            };
+            if value < min {
+                bail!("{name} must be at least {min}, not {value}");
+            }
+            Ok(Duration::from_secs(value))
+        };
+        let access_token_ttl = secs("ACCESS_TOKEN_TTL_SECS", 900, 1)?;
+        let refresh_token_ttl = secs("REFRESH_TOKEN_TTL_SECS", 604_800, 1)?;
+        let refresh_idle_ttl = secs("REFRESH_IDLE_TTL_SECS", 86_400, 1)?;
+        let refresh_reuse_grace = secs("REFRESH_REUSE_GRACE_SECS", 10, 0)?;
+        let login_throttle_window = secs("LOGIN_THROTTLE_WINDOW_SECS", 900, 1)?;
+        let jwt_leeway = secs("JWT_LEEWAY_SECS", 0, 0)?;
+        if jwt_leeway.as_secs() > MAX_LEEWAY_SECS {
+            bail!(
+                "JWT_LEEWAY_SECS must be at most {MAX_LEEWAY_SECS}, not {}",
+                jwt_leeway.as_secs()
+            );
+        }
+        let login_max_failures = match var("LOGIN_MAX_FAILURES") {
+            None => 5,
+            Some(raw) => raw
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n >= 1)
+                .with_context(|| {
+                    format!("LOGIN_MAX_FAILURES must be a whole number ≥ 1, not {raw:?}")
+                })?,
+        };
+
+        let (jwt_secret, jwt_secret_source) = match var("JWT_SECRET") {
+            Some(value) => {
+                if value.len() < MIN_SECRET_BYTES {
+                    bail!(
+                        "JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes (it has {}); \
+                         generate one with `openssl rand -base64 48`",
+                        value.len()
+                    );
+                }
+                (Secret::new(value.into_bytes()), SecretSource::Environment)
+            }
+            None if mode == Mode::Production => bail!(
+                "JWT_SECRET is required when LEPTOS_ENV=PROD (at least {MIN_SECRET_BYTES} bytes; \
+                 generate one with `openssl rand -base64 48`)"
+            ),
+            None => dev_secret(&database_url)?,
+        };
+
+        Ok(Self {
+            database_url,
+            jwt_secret,
+            jwt_secret_source,
+            access_token_ttl,
+            refresh_token_ttl,
+            refresh_idle_ttl,
+            refresh_reuse_grace,
+            login_max_failures,
+            login_throttle_window,
+            jwt_leeway,
+            mode,
+        })
+    }
+}
+
+/// The folder that holds the SQLite file of `database_url`, or `None` for an in-memory database.
+pub fn data_dir(database_url: &str) -> Option<PathBuf> {
+    let rest = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" || rest.contains("mode=memory") {
+        return None;
+    }
+    let parent = PathBuf::from(path)
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    Some(if parent.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        parent
+    })
+}
+
+/// In development a missing `JWT_SECRET` is generated once and kept next to the database, so a
+/// restart does not invalidate everyone's access tokens.
+fn dev_secret(database_url: &str) -> anyhow::Result<(Secret, SecretSource)> {
+    let Some(dir) = data_dir(database_url) else {
+        return Ok((
+            Secret::new(random_secret().into_bytes()),
+            SecretSource::Ephemeral,
+        ));
+    };
+    let path = dir.join("jwt-secret");
+    match std::fs::read_to_string(&path) {
+        Ok(text) if text.trim().len() >= MIN_SECRET_BYTES => Ok((
+            Secret::new(text.trim().as_bytes().to_vec()),
+            SecretSource::DataFolder,
+        )),
+        Ok(_) => bail!(
+            "{} is shorter than {MIN_SECRET_BYTES} bytes; delete it to make a new one",
+            path.display()
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create the data folder {}", dir.display()))?;
+            let secret = random_secret();
+            write_private(&path, &secret).with_context(|| {
+                format!("cannot write the generated secret to {}", path.display())
+            })?;
+            Ok((Secret::new(secret.into_bytes()), SecretSource::Generated))
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+/// 48 random bytes, base64url: the same strength as `openssl rand -base64 48`.
+fn random_secret() -> String {
+    let mut bytes = [0u8; 48];
+    rand::fill(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Writes a file only its owner can read.
+fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> anyhow::Result<Config> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn defaults_match_the_documentation() {
+        let c = config(&[("JWT_SECRET", SECRET), ("DATABASE_URL", "sqlite::memory:")]).unwrap();
+        assert_eq!(c.access_token_ttl, Duration::from_secs(900));
+        assert_eq!(c.refresh_token_ttl, Duration::from_secs(604_800));
+        assert_eq!(c.refresh_idle_ttl, Duration::from_secs(86_400));
+        assert_eq!(c.refresh_reuse_grace, Duration::from_secs(10));
+        assert_eq!(c.login_max_failures, 5);
+        assert_eq!(c.login_throttle_window, Duration::from_secs(900));
+        assert_eq!(c.mode, Mode::Development);
+        assert_eq!(
+            config(&[("JWT_SECRET", SECRET)]).unwrap().database_url,
+            DEFAULT_DATABASE_URL
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        for (name, value) in [
+            ("ACCESS_TOKEN_TTL_SECS", "soon"),
+            ("ACCESS_TOKEN_TTL_SECS", "0"),
+            ("REFRESH_TOKEN_TTL_SECS", "-5"),
+            ("REFRESH_IDLE_TTL_SECS", "1.5"),
+            ("REFRESH_REUSE_GRACE_SECS", "ten"),
+            ("LOGIN_MAX_FAILURES", "0"),
+            ("LOGIN_THROTTLE_WINDOW_SECS", "x"),
+            ("JWT_LEEWAY_SECS", "61"),
+            ("LEPTOS_ENV", "staging"),
+            ("DATABASE_URL", "postgres://localhost/db"),
+        ] {
+            let err = config(&[("JWT_SECRET", SECRET), (name, value)]).unwrap_err();
+            assert!(format!("{err:#}").contains(name), "{name}={value}: {err:#}");
+        }
+    }
+
+    #[test]
+    fn production_requires_a_long_secret() {
+        let missing = config(&[("LEPTOS_ENV", "PROD")]).unwrap_err();
+        assert!(format!("{missing:#}").contains("JWT_SECRET"));
+        let short = config(&[("LEPTOS_ENV", "PROD"), ("JWT_SECRET", "short")]).unwrap_err();
+        assert!(format!("{short:#}").contains("at least 32 bytes"));
+        let ok = config(&[("LEPTOS_ENV", "PROD"), ("JWT_SECRET", SECRET)]).unwrap();
+        assert_eq!(ok.mode, Mode::Production);
+        assert_eq!(ok.jwt_secret_source, SecretSource::Environment);
+    }
+
+    #[test]
+    fn development_secret_is_generated_once_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/app.db?mode=rwc", dir.path().display());
+        let first = config(&[("DATABASE_URL", &url)]).unwrap();
+        assert_eq!(first.jwt_secret_source, SecretSource::Generated);
+        let second = config(&[("DATABASE_URL", &url)]).unwrap();
+        assert_eq!(second.jwt_secret_source, SecretSource::DataFolder);
+        assert_eq!(first.jwt_secret.expose(), second.jwt_secret.expose());
+        assert!(first.jwt_secret.expose().len() >= MIN_SECRET_BYTES);
+    }
+
+    #[test]
+    fn secret_debug_output_is_redacted() {
+        let c = config(&[("JWT_SECRET", SECRET), ("DATABASE_URL", "sqlite::memory:")]).unwrap();
+        assert!(!format!("{c:?}").contains(SECRET));
+    }
+
+    #[test]
+    fn data_dir_follows_the_database_path() {
+        assert_eq!(data_dir(DEFAULT_DATABASE_URL), Some(PathBuf::from("data")));
+        assert_eq!(data_dir("sqlite:app.db"), Some(PathBuf::from(".")));
+        assert_eq!(data_dir("sqlite::memory:"), None);
+        assert_eq!(data_dir("sqlite://x.db?mode=memory"), None);
+    }
+}
