@@ -1,0 +1,257 @@
+//! The one error type of the JSON API, shared by the server (which answers with it) and the
+//! browser (which decodes it from error responses).
+//!
+//! Every error body is `{"error": <stable code>, "message": <human text>}`; a throttled login
+//! also carries `retry_after` (seconds, same as the `Retry-After` header).
+
+use leptos::server_fn::{
+    codec::JsonEncoding,
+    error::{FromServerFnError, ServerFnErrorErr},
+};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Stable, machine-readable error codes. Clients branch on these, never on `message`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Wrong username or password (the two are never told apart).
+    InvalidCredentials,
+    /// Too many failed logins for this username; see `retry_after`.
+    TooManyAttempts,
+    /// The refresh cookie is missing, unknown, expired, revoked or was reused.
+    InvalidRefreshToken,
+    /// No `Authorization: Bearer` header.
+    MissingToken,
+    /// The access token is malformed, forged, or signed with another algorithm.
+    InvalidToken,
+    /// The access token was genuine but its `exp` has passed: refresh and retry.
+    TokenExpired,
+    /// Cross-site request to a state-changing endpoint (CSRF defence).
+    Forbidden,
+    /// The body is not valid JSON.
+    MalformedJson,
+    /// The body is JSON but not the expected shape (missing or mistyped fields).
+    InvalidRequest,
+    /// The body is larger than the API accepts.
+    PayloadTooLarge,
+    /// The request is not `Content-Type: application/json`.
+    UnsupportedMediaType,
+    /// No API endpoint at this path.
+    NotFound,
+    /// The endpoint exists but not for this HTTP method.
+    MethodNotAllowed,
+    /// Something failed on the server; details are in the server log, never in the response.
+    Internal,
+    /// The browser could not reach the server (network down, timeout). Never sent by the server.
+    ServerUnreachable,
+}
+
+impl ErrorCode {
+    /// The HTTP status that goes with the code.
+    pub fn status(self) -> u16 {
+        match self {
+            Self::MalformedJson => 400,
+            Self::InvalidCredentials
+            | Self::InvalidRefreshToken
+            | Self::MissingToken
+            | Self::InvalidToken
+            | Self::TokenExpired => 401,
+            Self::Forbidden => 403,
+            Self::NotFound => 404,
+            Self::MethodNotAllowed => 405,
+            Self::PayloadTooLarge => 413,
+            Self::UnsupportedMediaType => 415,
+            Self::InvalidRequest => 422,
+            Self::TooManyAttempts => 429,
+            Self::Internal => 500,
+            Self::ServerUnreachable => 503,
+        }
+    }
+
+    /// The code's wire name, e.g. `"token_expired"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::TooManyAttempts => "too_many_attempts",
+            Self::InvalidRefreshToken => "invalid_refresh_token",
+            Self::MissingToken => "missing_token",
+            Self::InvalidToken => "invalid_token",
+            Self::TokenExpired => "token_expired",
+            Self::Forbidden => "forbidden",
+            Self::MalformedJson => "malformed_json",
+            Self::InvalidRequest => "invalid_request",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Internal => "internal",
+            Self::ServerUnreachable => "server_unreachable",
+        }
+    }
+
+    /// Whether a bearer-token client should refresh its access token and retry once.
+    pub fn is_refreshable(self) -> bool {
+        matches!(self, Self::TokenExpired | Self::InvalidToken)
+    }
+
+    fn default_message(self) -> &'static str {
+        match self {
+            Self::InvalidCredentials => "Wrong username or password.",
+            Self::TooManyAttempts => "Too many failed attempts. Please wait before trying again.",
+            Self::InvalidRefreshToken => "Your session has expired. Please log in again.",
+            Self::MissingToken => "This endpoint needs an `Authorization: Bearer` access token.",
+            Self::InvalidToken => "The access token is not valid.",
+            Self::TokenExpired => "The access token has expired.",
+            Self::Forbidden => "Cross-site requests are not allowed.",
+            Self::MalformedJson => "The request body is not valid JSON.",
+            Self::InvalidRequest => "The request body does not have the expected fields.",
+            Self::PayloadTooLarge => "The request body is too large.",
+            Self::UnsupportedMediaType => {
+                "Send the request body as `Content-Type: application/json`."
+            }
+            Self::NotFound => "There is no API endpoint at this path.",
+            Self::MethodNotAllowed => "This endpoint does not accept that HTTP method.",
+            Self::Internal => "Something went wrong on the server.",
+            Self::ServerUnreachable => {
+                "The server cannot be reached. Check your connection and try again."
+            }
+        }
+    }
+}
+
+/// An API error: the body of every 4xx/5xx answer of `/api/*`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    /// Stable code, e.g. `invalid_credentials`.
+    pub error: ErrorCode,
+    /// Text for humans; may change between versions.
+    pub message: String,
+    /// Seconds until a throttled login may be retried (only with `too_many_attempts`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    /// An error with the code's standard message.
+    pub fn new(error: ErrorCode) -> Self {
+        Self {
+            error,
+            message: error.default_message().to_owned(),
+            retry_after: None,
+        }
+    }
+
+    /// An error with a message of its own (validation details, for example).
+    pub fn with_message(error: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            error,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// A throttled login that may be retried after `seconds`.
+    pub fn too_many_attempts(seconds: u64) -> Self {
+        Self {
+            error: ErrorCode::TooManyAttempts,
+            message: format!("Too many failed attempts. Try again in {seconds} seconds."),
+            retry_after: Some(seconds),
+        }
+    }
+
+    /// The HTTP status of this error.
+    pub fn status(&self) -> u16 {
+        self.error.status()
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.error.as_str(), self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl FromServerFnError for ApiError {
+    type Encoder = JsonEncoding;
+
+    /// Maps the framework's own failures onto stable codes: bad arguments are the caller's fault
+    /// (422), a failed request means the server was not reached, anything else is internal.
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::Args(detail) | ServerFnErrorErr::MissingArg(detail) => {
+                Self::with_message(ErrorCode::InvalidRequest, clean_serde_message(&detail))
+            }
+            ServerFnErrorErr::Deserialization(detail) if cfg!(feature = "ssr") => {
+                Self::with_message(ErrorCode::InvalidRequest, clean_serde_message(&detail))
+            }
+            ServerFnErrorErr::Request(_) => Self::new(ErrorCode::ServerUnreachable),
+            _ => Self::new(ErrorCode::Internal),
+        }
+    }
+}
+
+/// serde's messages say which field is missing or mistyped, which helps API users; strip the
+/// "at line 1 column 17" suffix that only makes sense to a parser.
+fn clean_serde_message(detail: &str) -> String {
+    let text = detail.split(" at line ").next().unwrap_or(detail).trim();
+    if text.is_empty() {
+        ErrorCode::InvalidRequest.default_message().to_owned()
+    } else {
+        format!("Invalid request body: {text}.")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_bodies_have_the_documented_shape() {
+        let body = serde_json::to_value(ApiError::new(ErrorCode::TokenExpired)).unwrap();
+        assert_eq!(body["error"], "token_expired");
+        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert!(body.get("retry_after").is_none());
+
+        let throttled = serde_json::to_value(ApiError::too_many_attempts(42)).unwrap();
+        assert_eq!(throttled["error"], "too_many_attempts");
+        assert_eq!(throttled["retry_after"], 42);
+    }
+
+    #[test]
+    fn wire_names_match_serde_names() {
+        for code in [
+            ErrorCode::InvalidCredentials,
+            ErrorCode::TooManyAttempts,
+            ErrorCode::InvalidRefreshToken,
+            ErrorCode::MissingToken,
+            ErrorCode::InvalidToken,
+            ErrorCode::TokenExpired,
+            ErrorCode::Forbidden,
+            ErrorCode::MalformedJson,
+            ErrorCode::InvalidRequest,
+            ErrorCode::PayloadTooLarge,
+            ErrorCode::UnsupportedMediaType,
+            ErrorCode::NotFound,
+            ErrorCode::MethodNotAllowed,
+            ErrorCode::Internal,
+            ErrorCode::ServerUnreachable,
+        ] {
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+        }
+    }
+
+    #[test]
+    fn argument_errors_become_422_without_parser_positions() {
+        let err = ApiError::from_server_fn_error(ServerFnErrorErr::Args(
+            "missing field `password` at line 1 column 20".into(),
+        ));
+        assert_eq!(err.status(), 422);
+        assert_eq!(
+            err.message,
+            "Invalid request body: missing field `password`."
+        );
+    }
+}

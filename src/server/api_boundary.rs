@@ -1,0 +1,267 @@
+//! The edge of the JSON API (`/api/*`): one middleware that makes every answer predictable.
+//!
+//! On the way in, state-changing POSTs must be same-origin `application/json` (CSRF defence:
+//! a cross-site form cannot send that content type without a CORS preflight we never grant),
+//! at most 16 KiB, and syntactically valid JSON. An empty body counts as `{}` so that
+//! `curl -X POST -H 'Content-Type: application/json' …/api/refresh` works.
+//!
+//! On the way out, every error becomes `{"error","message"}` with the status its code implies,
+//! plus `WWW-Authenticate` (RFC 6750) for bearer failures and `Retry-After` for throttling;
+//! whatever produced the error (our endpoints, server_fn's argument decoding, axum's 405, a
+//! panic) the client sees the same shape.
+
+use crate::api::{ApiError, ErrorCode};
+use axum::{
+    body::{to_bytes, Body},
+    extract::Request,
+    middleware::Next,
+    response::Response,
+};
+use http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+
+/// Largest request body accepted by the API.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// Largest error body this layer will read back to rewrite it.
+const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
+/// The header server_fn sets on error responses (it is internal; we drop it).
+const SERVER_FN_ERROR_HEADER: &str = "serverfnerror";
+
+/// Prefix of every API path.
+pub const API_PREFIX: &str = "/api/";
+
+/// The middleware. Requests outside `/api/` pass through untouched.
+pub async fn api_boundary(request: Request, next: Next) -> Response {
+    if !request.uri().path().starts_with(API_PREFIX) {
+        return next.run(request).await;
+    }
+    let request = match check_request(request).await {
+        Ok(request) => request,
+        Err(error) => return error_response(&error),
+    };
+    normalize_response(next.run(request).await).await
+}
+
+async fn check_request(request: Request) -> Result<Request, ApiError> {
+    let (mut parts, body) = request.into_parts();
+    // The API always answers JSON. Without this, server_fn and leptos_axum turn requests that
+    // accept text/html into form-style 302 redirects.
+    parts
+        .headers
+        .insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+    parts.headers.remove(header::REFERER);
+
+    if parts.method != Method::POST {
+        return Ok(Request::from_parts(parts, body));
+    }
+    if is_cross_site(&parts.headers) {
+        return Err(ApiError::new(ErrorCode::Forbidden));
+    }
+    if !is_json(&parts.headers) {
+        return Err(ApiError::new(ErrorCode::UnsupportedMediaType));
+    }
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > MAX_BODY_BYTES) {
+        return Err(ApiError::new(ErrorCode::PayloadTooLarge));
+    }
+    let bytes = to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| ApiError::new(ErrorCode::PayloadTooLarge))?;
+    let bytes = if bytes.iter().all(u8::is_ascii_whitespace) {
+        axum::body::Bytes::from_static(b"{}")
+    } else {
+        bytes
+    };
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
+        let message = format!("The request body is not valid JSON: {e}.");
+        return Err(ApiError::with_message(ErrorCode::MalformedJson, message));
+    }
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+    Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
+/// `Sec-Fetch-Site: cross-site`, or an `Origin` whose host differs from `Host`.
+fn is_cross_site(headers: &HeaderMap) -> bool {
+    let header_str = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    if header_str("sec-fetch-site").is_some_and(|v| v.eq_ignore_ascii_case("cross-site")) {
+        return true;
+    }
+    match (
+        header_str(header::ORIGIN.as_str()),
+        header_str(header::HOST.as_str()),
+    ) {
+        (None, _) => false,
+        // An opaque origin (sandboxed iframe, some redirects) is never our own page.
+        (Some("null"), _) => true,
+        (Some(origin), Some(host)) => {
+            let origin_host = origin
+                .split_once("://")
+                .map(|(_, rest)| rest)
+                .unwrap_or(origin);
+            !origin_host.trim_end_matches('/').eq_ignore_ascii_case(host)
+        }
+        (Some(_), None) => true,
+    }
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
+}
+
+async fn normalize_response(response: Response) -> Response {
+    let status = response.status();
+    if status == StatusCode::NO_CONTENT {
+        let (mut parts, _) = response.into_parts();
+        parts.headers.remove(header::CONTENT_TYPE);
+        parts.headers.remove(header::CONTENT_LENGTH);
+        return with_api_headers(Response::from_parts(parts, Body::empty()));
+    }
+    let from_server_fn = response.headers().contains_key(SERVER_FN_ERROR_HEADER);
+    let is_error = status.is_client_error() || status.is_server_error();
+    if !from_server_fn && !is_error {
+        return with_api_headers(response);
+    }
+    let (parts, body) = response.into_parts();
+    let error = if from_server_fn {
+        match to_bytes(body, MAX_ERROR_BODY_BYTES).await {
+            Ok(bytes) => serde_json::from_slice::<ApiError>(&bytes).unwrap_or_else(|_| {
+                tracing::error!(status = %status, "server function error body is not an ApiError");
+                ApiError::new(ErrorCode::Internal)
+            }),
+            Err(_) => ApiError::new(ErrorCode::Internal),
+        }
+    } else {
+        ApiError::new(match status {
+            StatusCode::NOT_FOUND => ErrorCode::NotFound,
+            StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
+            StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
+            s if s.is_client_error() => ErrorCode::InvalidRequest,
+            _ => ErrorCode::Internal,
+        })
+    };
+    let mut response = error_response(&error);
+    // Keep what the endpoint set (the cleared refresh cookie, above all).
+    for (name, value) in parts.headers.iter() {
+        if name == header::SET_COOKIE {
+            response.headers_mut().append(name, value.clone());
+        }
+    }
+    response
+}
+
+/// The JSON response for an API error, with its status and headers.
+pub fn error_response(error: &ApiError) -> Response {
+    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = serde_json::to_vec(error)
+        .unwrap_or_else(|_| br#"{"error":"internal","message":"error"}"#.to_vec());
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if matches!(
+        error.error,
+        ErrorCode::MissingToken | ErrorCode::InvalidToken | ErrorCode::TokenExpired
+    ) {
+        // RFC 6750 §3: tell the client which scheme and why.
+        let challenge = format!(
+            "Bearer realm=\"jwt-auth\", error=\"invalid_token\", error_description=\"{}\"",
+            error.message.replace(['"', '\\'], "'")
+        );
+        if let Ok(value) = HeaderValue::from_str(&challenge) {
+            headers.insert(header::WWW_AUTHENTICATE, value);
+        }
+    }
+    if let Some(seconds) = error.retry_after {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    with_api_headers(response)
+}
+
+/// Tokens must never be cached by the browser or a proxy.
+fn with_api_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.remove(SERVER_FN_ERROR_HEADER);
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (k, v) in pairs {
+            map.insert(
+                http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        map
+    }
+
+    #[test]
+    fn same_origin_and_originless_requests_pass() {
+        assert!(!is_cross_site(&headers(&[("host", "127.0.0.1:3000")])));
+        assert!(!is_cross_site(&headers(&[
+            ("host", "127.0.0.1:3000"),
+            ("origin", "http://127.0.0.1:3000")
+        ])));
+        assert!(!is_cross_site(&headers(&[
+            ("sec-fetch-site", "same-origin"),
+            ("host", "a")
+        ])));
+    }
+
+    #[test]
+    fn cross_site_requests_are_detected() {
+        assert!(is_cross_site(&headers(&[
+            ("host", "127.0.0.1:3000"),
+            ("origin", "https://evil.example")
+        ])));
+        assert!(is_cross_site(&headers(&[
+            ("host", "127.0.0.1:3000"),
+            ("origin", "null")
+        ])));
+        assert!(is_cross_site(&headers(&[
+            ("host", "127.0.0.1:3000"),
+            ("sec-fetch-site", "cross-site")
+        ])));
+        // Same host, other port: another origin.
+        assert!(is_cross_site(&headers(&[
+            ("host", "127.0.0.1:3000"),
+            ("origin", "http://127.0.0.1:4000")
+        ])));
+    }
+
+    #[test]
+    fn json_content_type_may_carry_parameters() {
+        assert!(is_json(&headers(&[(
+            "content-type",
+            "application/json; charset=utf-8"
+        )])));
+        assert!(!is_json(&headers(&[("content-type", "text/plain")])));
+        assert!(!is_json(&headers(&[(
+            "content-type",
+            "application/x-www-form-urlencoded"
+        )])));
+        assert!(!is_json(&HeaderMap::new()));
+    }
+}

@@ -1,0 +1,96 @@
+//! The HTTP server (server only): configuration, state, middleware, and the axum router that
+//! serves pages (SSR), the API (server functions) and static files.
+
+pub mod api_boundary;
+pub mod cli;
+pub mod config;
+pub mod endpoints;
+pub mod page_session;
+pub mod state;
+
+use crate::app::{shell, App};
+use crate::server::{config::Config, state::AppState};
+use anyhow::Context;
+use axum::{middleware, routing::any, Router};
+use http::{header, HeaderValue};
+use leptos::config::LeptosOptions;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::{future::Future, net::SocketAddr};
+use tokio::net::TcpListener;
+use tower_http::{
+    catch_panic::CatchPanicLayer, set_header::SetResponseHeaderLayer, trace::TraceLayer,
+};
+
+/// Opens the database (applying migrations), creates the demo users in development, and
+/// returns the state every request shares.
+pub async fn prepare(config: Config, leptos_options: LeptosOptions) -> anyhow::Result<AppState> {
+    prepare_data_dir(&config.database_url)?;
+    let pool = crate::db::connect(&config.database_url)
+        .await
+        .context("cannot open the database (DATABASE_URL)")?;
+    if config.mode == config::Mode::Development {
+        endpoints::seed_demo_users(&pool)
+            .await
+            .context("creating the demo users")?;
+    }
+    crate::auth::password::warm_up();
+    AppState::new(config, pool, leptos_options)
+}
+
+/// Creates the folder of the SQLite file, which SQLite will not do itself.
+pub fn prepare_data_dir(database_url: &str) -> anyhow::Result<()> {
+    if let Some(dir) = config::data_dir(database_url) {
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create the data folder {}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// The whole application as an axum router.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let shell_options = state.leptos_options.clone();
+    Router::new()
+        .leptos_routes(&state, routes, move || shell(shell_options.clone()))
+        // Unknown API paths get a JSON 404 instead of the HTML not-found page.
+        .route(
+            "/api/{*rest}",
+            any(|| async { http::StatusCode::NOT_FOUND }),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            page_session::page_session,
+        ))
+        // A panic is answered with a 500 (turned into JSON for the API) instead of a dropped
+        // connection; api_boundary sits outside so it sees that 500 too.
+        .layer(CatchPanicLayer::new())
+        .layer(middleware::from_fn(api_boundary::api_boundary))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves `state` on `listener` until `shutdown` completes, then drains open requests.
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}

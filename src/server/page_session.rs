@@ -1,0 +1,56 @@
+//! Tells server-side rendering who is logged in, from the refresh cookie, so route guards can
+//! answer a first page load with a redirect instead of a flash of the wrong page.
+//!
+//! Read-only: the cookie is looked up (never rotated) and the result is put in the request's
+//! extensions, where the app reads it through Leptos' `Parts` context.
+
+use crate::api::{Role, SessionInfo};
+use crate::auth::{sessions, unix_now};
+use crate::server::{api_boundary::API_PREFIX, endpoints::refresh_cookie, state::AppState};
+use axum::{
+    extract::{Request, State},
+    middleware::Next,
+    response::Response,
+};
+use http::Method;
+
+/// The session found for a page request (`None`: anonymous).
+#[derive(Debug, Clone, Default)]
+pub struct PageSession(pub Option<SessionInfo>);
+
+/// The middleware. Only page requests (GET outside `/api/` and the static `/pkg/`) pay for the
+/// lookup.
+pub async fn page_session(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path();
+    let is_page = request.method() == Method::GET
+        && !path.starts_with(API_PREFIX)
+        && !path.starts_with(&format!("/{}/", state.leptos_options.site_pkg_dir));
+    if is_page {
+        let (parts, body) = request.into_parts();
+        let session = match refresh_cookie(&parts) {
+            None => None,
+            Some(token) => {
+                match sessions::peek(&state.pool, token, state.session_policy(), unix_now()).await {
+                    Ok(user) => user.and_then(|u| {
+                        Role::parse(&u.role).map(|role| SessionInfo {
+                            username: u.username,
+                            role,
+                        })
+                    }),
+                    Err(e) => {
+                        // A failed lookup renders the page as anonymous; the API stays authoritative.
+                        tracing::error!(error = %e, "looking up the page session");
+                        None
+                    }
+                }
+            }
+        };
+        request = Request::from_parts(parts, body);
+        request.extensions_mut().insert(PageSession(session));
+    }
+    next.run(request).await
+}

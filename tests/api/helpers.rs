@@ -1,0 +1,245 @@
+//! Test harness: the real server on 127.0.0.1:0 with a fresh SQLite file per test, and typed
+//! helpers for its endpoints.
+
+use jwt_auth::server::{self, config::Config};
+use leptos::config::LeptosOptions;
+use reqwest::{header, Response, StatusCode};
+use serde_json::{json, Value};
+use sqlx::SqlitePool;
+use std::{collections::HashMap, net::SocketAddr, path::PathBuf};
+use tempfile::TempDir;
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+
+/// The JWT secret of test servers (so tests can forge tokens with it or with others).
+pub const TEST_SECRET: &str = "integration-test-secret-0123456789abcdef";
+
+/// A running server.
+pub struct TestApp {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Plain HTTP client: no cookie store, no redirects followed; cookies are passed by hand so
+    /// tests see exactly what the server sends.
+    pub client: reqwest::Client,
+    /// The environment the server was configured with.
+    pub vars: HashMap<String, String>,
+    dir: TempDir,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+/// Starts a server with the default test settings.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// Starts a server with these environment variables on top of the test defaults
+/// (development mode with demo users, [`TEST_SECRET`], a database in a new temp folder).
+/// A variable set to `""` is removed.
+pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut vars = HashMap::from([
+        (
+            "DATABASE_URL".to_owned(),
+            format!("sqlite://{}/test.db?mode=rwc", dir.path().display()),
+        ),
+        ("JWT_SECRET".to_owned(), TEST_SECRET.to_owned()),
+        ("LEPTOS_ENV".to_owned(), "DEV".to_owned()),
+    ]);
+    for (k, v) in overrides {
+        if v.is_empty() {
+            vars.remove(*k);
+        } else {
+            vars.insert((*k).to_owned(), (*v).to_owned());
+        }
+    }
+    start(dir, vars).await
+}
+
+async fn start(dir: TempDir, vars: HashMap<String, String>) -> TestApp {
+    let config = Config::from_lookup(|name| vars.get(name).cloned()).expect("test config");
+    let options = LeptosOptions::builder()
+        .output_name("jwt-auth")
+        .site_root("target/site")
+        .site_pkg_dir("pkg")
+        .build();
+    let state = server::prepare(config, options)
+        .await
+        .expect("prepare server");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (tx, rx) = oneshot::channel::<()>();
+    let handle = tokio::spawn(server::serve(state, listener, async {
+        let _ = rx.await;
+    }));
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    TestApp {
+        addr,
+        client,
+        vars,
+        dir,
+        shutdown: Some(tx),
+        handle: Some(handle),
+    }
+}
+
+impl TestApp {
+    /// Absolute URL of a path.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Path of the SQLite file.
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.path().join("test.db")
+    }
+
+    /// A second connection to the server's database, for arranging time ("the rotation was a
+    /// minute ago") and inspecting what was stored.
+    pub async fn db(&self) -> SqlitePool {
+        SqlitePool::connect(&format!("sqlite://{}", self.db_path().display()))
+            .await
+            .expect("open db")
+    }
+
+    /// Stops the server (waiting for it to finish) and starts a new one on the same database
+    /// and configuration.
+    pub async fn restart(mut self) -> TestApp {
+        self.stop().await;
+        let vars = std::mem::take(&mut self.vars);
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"));
+        start(dir, vars).await
+    }
+
+    async fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(handle) = self.handle.take() {
+            handle.await.expect("server task").expect("server result");
+        }
+    }
+
+    /// `POST` a raw body with a content type, plus optional cookie.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Response {
+        self.client
+            .post(self.url(path))
+            .header(header::CONTENT_TYPE, content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// `POST` JSON, optionally with the refresh cookie.
+    pub async fn post_json(&self, path: &str, body: &Value, cookie: Option<&str>) -> Response {
+        let mut request = self.client.post(self.url(path)).json(body);
+        if let Some(token) = cookie {
+            request = request.header(header::COOKIE, format!("{}={token}", COOKIE));
+        }
+        request.send().await.expect("request")
+    }
+
+    /// `POST /api/login`.
+    pub async fn login(&self, username: &str, password: &str) -> Response {
+        self.post_json(
+            "/api/login",
+            &json!({"username": username, "password": password}),
+            None,
+        )
+        .await
+    }
+
+    /// Logs the demo user in and returns (access token, refresh token).
+    pub async fn login_user(&self) -> (String, String) {
+        let response = self.login("user", "user-secret-42").await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let cookie = refresh_cookie(&response).expect("refresh cookie");
+        let body: Value = response.json().await.expect("json");
+        (body["jwt"].as_str().expect("jwt").to_owned(), cookie)
+    }
+
+    /// `POST /api/refresh` with a refresh token.
+    pub async fn refresh(&self, token: &str) -> Response {
+        self.post_json("/api/refresh", &json!({}), Some(token))
+            .await
+    }
+
+    /// `POST /api/logout` with a refresh token.
+    pub async fn logout(&self, token: &str) -> Response {
+        self.post_json("/api/logout", &json!({}), Some(token)).await
+    }
+
+    /// `GET /api/secret-number`, with `Authorization: Bearer <jwt>` when given.
+    pub async fn get_secret(&self, jwt: Option<&str>) -> Response {
+        let mut request = self.client.get(self.url("/api/secret-number"));
+        if let Some(jwt) = jwt {
+            request = request.bearer_auth(jwt);
+        }
+        request.send().await.expect("request")
+    }
+
+    /// `GET` a page as a browser would (`Accept: text/html`), with an optional refresh cookie.
+    pub async fn get_page(&self, path: &str, cookie: Option<&str>) -> Response {
+        let mut request = self
+            .client
+            .get(self.url(path))
+            .header(header::ACCEPT, "text/html,*/*");
+        if let Some(token) = cookie {
+            request = request.header(header::COOKIE, format!("{}={token}", COOKIE));
+        }
+        request.send().await.expect("request")
+    }
+}
+
+/// The refresh cookie's name.
+pub const COOKIE: &str = jwt_auth::auth::refresh_token::COOKIE_NAME;
+
+/// The whole `Set-Cookie` header for the refresh cookie, if the response sets it.
+pub fn set_cookie_header(response: &Response) -> Option<String> {
+    response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{COOKIE}=")))
+        .map(str::to_owned)
+}
+
+/// The refresh token a response sets (None when absent or cleared).
+pub fn refresh_cookie(response: &Response) -> Option<String> {
+    let header = set_cookie_header(response)?;
+    let value = header.split(';').next()?.split_once('=')?.1.trim();
+    (!value.is_empty()).then(|| value.to_owned())
+}
+
+/// Whether a response clears the refresh cookie.
+pub fn clears_cookie(response: &Response) -> bool {
+    set_cookie_header(response)
+        .is_some_and(|h| h.contains("Max-Age=0") && h.starts_with(&format!("{COOKIE}=;")))
+}
+
+/// Reads a JSON error body and returns its `error` code, checking the documented shape.
+pub async fn error_code(response: Response) -> String {
+    assert_eq!(
+        response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok()),
+        Some("application/json"),
+        "error bodies are JSON"
+    );
+    let body: Value = response.json().await.expect("json error body");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "error has a message: {body}"
+    );
+    body["error"].as_str().expect("error code").to_owned()
+}

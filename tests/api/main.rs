@@ -1,0 +1,13 @@
+//! Integration tests: the real server over real HTTP (127.0.0.1:0), one fresh SQLite database per
+//! test, short TTLs where a test needs them.
+
+mod helpers;
+
+mod cli;
+mod login;
+mod logout;
+mod malformed;
+mod pages;
+mod refresh;
+mod restart;
+mod secret;

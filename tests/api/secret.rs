@@ -1,0 +1,159 @@
+//! `GET /api/secret-number` and every way a bearer token can be refused.
+
+use crate::helpers::*;
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use reqwest::{header, StatusCode};
+use serde_json::{json, Value};
+
+fn now() -> i64 {
+    jwt_auth::auth::unix_now()
+}
+
+fn claims(exp: i64) -> Value {
+    json!({"sub": "1", "username": "user", "role": "user", "iat": exp - 900, "exp": exp, "jti": "00"})
+}
+
+fn sign(alg: Algorithm, claims: &Value, secret: &[u8]) -> String {
+    jsonwebtoken::encode(
+        &Header::new(alg),
+        claims,
+        &EncodingKey::from_secret(secret).unwrap(),
+    )
+    .unwrap()
+}
+
+/// Asserts a 401 with the given code and an RFC 6750 challenge.
+async fn assert_rejected(app: &TestApp, jwt: Option<&str>, expected: &str) {
+    let response = app.get_secret(jwt).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{jwt:?}");
+    let challenge = response.headers()[header::WWW_AUTHENTICATE]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(challenge.starts_with("Bearer "), "{challenge}");
+    assert!(
+        challenge.contains(r#"error="invalid_token""#),
+        "{challenge}"
+    );
+    assert_eq!(error_code(response).await, expected, "{jwt:?}");
+}
+
+#[tokio::test]
+async fn a_valid_token_gets_a_fresh_random_number_each_time() {
+    let app = spawn_app().await;
+    let (jwt, _) = app.login_user().await;
+
+    let mut values = Vec::new();
+    for _ in 0..3 {
+        let response = app.get_secret(Some(&jwt)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+        let body: Value = response.json().await.unwrap();
+        values.push(body["value"].as_u64().expect("integer value"));
+    }
+
+    // Three equal draws from a million values would take a broken generator.
+    assert!(values.windows(2).any(|w| w[0] != w[1]), "{values:?}");
+}
+
+#[tokio::test]
+async fn a_missing_token_is_missing_token() {
+    let app = spawn_app().await;
+    assert_rejected(&app, None, "missing_token").await;
+}
+
+#[tokio::test]
+async fn garbage_tokens_are_invalid_token() {
+    let app = spawn_app().await;
+    for garbage in ["nope", "a.b.c", "eyJhbGciOiJIUzI1NiJ9.e30.e30", "..."] {
+        assert_rejected(&app, Some(garbage), "invalid_token").await;
+    }
+}
+
+#[tokio::test]
+async fn an_expired_token_is_token_expired() {
+    let app = spawn_app().await;
+    let expired = sign(
+        Algorithm::HS256,
+        &claims(now() - 10),
+        TEST_SECRET.as_bytes(),
+    );
+    assert_rejected(&app, Some(&expired), "token_expired").await;
+}
+
+#[tokio::test]
+async fn a_token_signed_with_another_secret_is_invalid() {
+    let app = spawn_app().await;
+    let forged = sign(
+        Algorithm::HS256,
+        &claims(now() + 600),
+        b"some-other-secret-some-other-secret!!",
+    );
+    assert_rejected(&app, Some(&forged), "invalid_token").await;
+}
+
+#[tokio::test]
+async fn other_hmac_algorithms_are_rejected_even_with_the_right_secret() {
+    let app = spawn_app().await;
+    for alg in [Algorithm::HS384, Algorithm::HS512] {
+        let token = sign(alg, &claims(now() + 600), TEST_SECRET.as_bytes());
+        assert_rejected(&app, Some(&token), "invalid_token").await;
+    }
+}
+
+#[tokio::test]
+async fn alg_none_is_rejected() {
+    let app = spawn_app().await;
+    let head = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
+    let body = URL_SAFE_NO_PAD.encode(claims(now() + 600).to_string());
+    assert_rejected(&app, Some(&format!("{head}.{body}.")), "invalid_token").await;
+}
+
+#[tokio::test]
+async fn rs256_key_confusion_is_rejected() {
+    let app = spawn_app().await;
+    // An RS256 header over a signature made with HMAC: what an attacker tries when a server
+    // would use its public key as an HMAC secret.
+    let head = URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","typ":"JWT"}"#);
+    let body = URL_SAFE_NO_PAD.encode(claims(now() + 600).to_string());
+    let signing_input = format!("{head}.{body}");
+    let signature = jsonwebtoken::crypto::sign(
+        signing_input.as_bytes(),
+        &EncodingKey::from_secret(TEST_SECRET.as_bytes()).unwrap(),
+        Algorithm::HS256,
+    )
+    .unwrap();
+    assert_rejected(
+        &app,
+        Some(&format!("{signing_input}.{signature}")),
+        "invalid_token",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_tampered_payload_is_rejected() {
+    let app = spawn_app().await;
+    let (jwt, _) = app.login_user().await;
+    let mut parts: Vec<String> = jwt.split('.').map(str::to_owned).collect();
+    let mut payload: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&parts[1]).unwrap()).unwrap();
+    payload["role"] = json!("admin");
+    parts[1] = URL_SAFE_NO_PAD.encode(payload.to_string());
+
+    assert_rejected(&app, Some(&parts.join(".")), "invalid_token").await;
+}
+
+#[tokio::test]
+async fn a_token_without_exp_is_rejected() {
+    let app = spawn_app().await;
+    let mut no_exp = claims(now() + 600);
+    no_exp.as_object_mut().unwrap().remove("exp");
+    assert_rejected(
+        &app,
+        Some(&sign(Algorithm::HS256, &no_exp, TEST_SECRET.as_bytes())),
+        "invalid_token",
+    )
+    .await;
+}
