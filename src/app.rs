@@ -1,0 +1,114 @@
+//! The HTML shell, the router and its guards.
+//!
+//! | path                    | who may see it | otherwise                     |
+//! |-------------------------|----------------|-------------------------------|
+//! | `/`                     | –              | redirects to one of the two   |
+//! | `/login`                | logged out     | → `/secret-random-number`     |
+//! | `/secret-random-number` | logged in      | → `/login` (code not loaded)  |
+//!
+//! Guards read [`AuthState`], which the server fills from the refresh cookie before rendering.
+//! Guarded routes render with `SsrMode::Async`, so a first load that fails its guard is answered
+//! with a real `302` before any protected HTML is sent.
+
+use crate::api::SessionInfo;
+use crate::client::auth_state::AuthState;
+use crate::components::{require_session::RequireSession, session_sync::SessionSync};
+use crate::pages::{login::LoginPage, not_found::NotFound, secret_number::SecretRoute};
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{ProtectedRoute, Redirect, Route, Router, Routes},
+    path, Lazy, SsrMode,
+};
+
+/// Path of the login page.
+pub const LOGIN_PATH: &str = "/login";
+/// Path of the protected page.
+pub const SECRET_PATH: &str = "/secret-random-number";
+
+/// The HTML document around the app (server only uses it).
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// Who the server saw in the refresh cookie (see `server::page_session`).
+fn server_session() -> Option<SessionInfo> {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<http::request::Parts>()
+            .and_then(|parts| {
+                parts
+                    .extensions
+                    .get::<crate::server::page_session::PageSession>()
+                    .cloned()
+            })
+            .and_then(|session| session.0)
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        None
+    }
+}
+
+/// The application.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Computed on the server and serialised into the page, so hydration starts from the same
+    // session the server rendered for.
+    let auth = AuthState::new(SharedValue::new(server_session).into_inner());
+    provide_context(auth);
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/jwt-auth.css"/>
+        <Title text="jwt-auth"/>
+        <Router>
+            <SessionSync/>
+            <main>
+                <Routes fallback=NotFound>
+                    <Route path=path!("/") view=RootRedirect ssr=SsrMode::Async/>
+                    <ProtectedRoute
+                        path=path!("/login")
+                        view=LoginPage
+                        condition=move || Some(!auth.is_logged_in())
+                        redirect_path=|| SECRET_PATH
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/secret-random-number")
+                        view=RequireSession::new(Lazy::<SecretRoute>::new(), LOGIN_PATH)
+                        ssr=SsrMode::Async
+                    />
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+/// `/`: straight to whichever page applies.
+#[component]
+fn RootRedirect() -> impl IntoView {
+    let auth = expect_context::<AuthState>();
+    let target = if auth.session.with_untracked(Option::is_some) {
+        SECRET_PATH
+    } else {
+        LOGIN_PATH
+    };
+    view! { <Redirect path=target/> }
+}

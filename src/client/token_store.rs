@@ -1,0 +1,79 @@
+//! Where the browser keeps the access token: in memory, mirrored to `localStorage` (through
+//! gloo-storage) so the other tabs of the same origin share it.
+//!
+//! The refresh token is not here and cannot be: it lives in an HttpOnly cookie that scripts
+//! never see. An XSS can read this access token, which is why it lives only 15 minutes.
+
+use crate::api::{Role, SessionInfo, TokenResponse};
+use gloo_storage::{LocalStorage, Storage};
+use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+
+/// The `localStorage` key.
+pub const STORAGE_KEY: &str = "jwt-auth.session";
+
+/// An access token and whom it belongs to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredSession {
+    /// The access token (JWT).
+    pub jwt: String,
+    /// Its owner.
+    pub username: String,
+    /// Their role.
+    pub role: Role,
+}
+
+impl StoredSession {
+    /// The parts the pages show.
+    pub fn info(&self) -> SessionInfo {
+        SessionInfo {
+            username: self.username.clone(),
+            role: self.role,
+        }
+    }
+}
+
+impl From<TokenResponse> for StoredSession {
+    fn from(value: TokenResponse) -> Self {
+        Self {
+            jwt: value.jwt,
+            username: value.username,
+            role: value.role,
+        }
+    }
+}
+
+thread_local! {
+    static MEMORY: RefCell<Option<StoredSession>> = const { RefCell::new(None) };
+}
+
+/// The current session, reading `localStorage` if memory is empty (e.g. a new tab).
+pub fn current() -> Option<StoredSession> {
+    MEMORY.with(|m| m.borrow().clone()).or_else(reload)
+}
+
+/// The current access token.
+pub fn access_token() -> Option<String> {
+    current().map(|s| s.jwt)
+}
+
+/// Replaces memory with what `localStorage` holds now (another tab may have written it).
+pub fn reload() -> Option<StoredSession> {
+    let stored = LocalStorage::get::<StoredSession>(STORAGE_KEY).ok();
+    MEMORY.with(|m| *m.borrow_mut() = stored.clone());
+    stored
+}
+
+/// Stores a new token in memory and `localStorage`.
+pub fn store(session: StoredSession) {
+    if let Err(e) = LocalStorage::set(STORAGE_KEY, &session) {
+        leptos::logging::warn!("cannot mirror the access token to localStorage: {e}");
+    }
+    MEMORY.with(|m| *m.borrow_mut() = Some(session));
+}
+
+/// Forgets the token everywhere.
+pub fn clear() {
+    LocalStorage::delete(STORAGE_KEY);
+    MEMORY.with(|m| *m.borrow_mut() = None);
+}

@@ -1,0 +1,84 @@
+//! The protected page. It is a lazy route: its view is compiled into a separate WASM chunk that
+//! only a logged-in visitor downloads.
+
+use crate::api::{logout, secret_number};
+use crate::client::auth_state::{self, AuthState, SessionEnd};
+use leptos::{prelude::*, task::spawn_local};
+use leptos_meta::Title;
+use leptos_router::{lazy_route, LazyRoute};
+
+/// Route data for the lazy secret page (none: the number is fetched by the view).
+#[derive(Debug, Clone, Copy)]
+pub struct SecretRoute;
+
+#[lazy_route]
+impl LazyRoute for SecretRoute {
+    fn data() -> Self {
+        SecretRoute
+    }
+
+    fn view(this: Self) -> AnyView {
+        let _ = this;
+        view! { <SecretNumberPage/> }.into_any()
+    }
+}
+
+/// Shows the user, a server-generated random number, a button for another one, and logout.
+/// Numbers come from `GET /api/secret-number` through the bearer-token client; every click is
+/// its own request, and the latest answer is shown.
+#[component]
+fn SecretNumberPage() -> impl IntoView {
+    let auth = expect_context::<AuthState>();
+    let draw = Action::new(|_: &()| secret_number());
+    // First number as soon as the page runs in the browser (the server has no access token).
+    Effect::new(move |_| {
+        draw.dispatch(());
+    });
+    let logout_error = RwSignal::new(None::<String>);
+    let logging_out = RwSignal::new(false);
+    let on_logout = move |_| {
+        logging_out.set(true);
+        logout_error.set(None);
+        spawn_local(async move {
+            match logout().await {
+                Ok(()) => auth_state::session_ended(SessionEnd::LoggedOut, true),
+                Err(e) => logout_error.set(Some(e.message)),
+            }
+            logging_out.set(false);
+        });
+    };
+
+    let user = move || auth.session.get().map(|s| (s.username, s.role.to_string()));
+    view! {
+        <Title text="Secret number · jwt-auth"/>
+        <section class="card" aria-labelledby="secret-title">
+            <p class="who">
+                "Logged in as "
+                <strong id="username">{move || user().map(|u| u.0)}</strong>
+                " · role "
+                <span class="role" id="role">{move || user().map(|u| u.1)}</span>
+            </p>
+            <h1 id="secret-title">"Your secret number"</h1>
+            <div class="result" aria-live="polite">
+                {move || match draw.value().get() {
+                    None => view! { <p class="loading" role="status">"Loading…"</p> }.into_any(),
+                    Some(Ok(number)) => view! {
+                        <p class="secret" id="secret-number">
+                            "Very secret random number: " <strong id="secret-value">{number.value}</strong>
+                        </p>
+                    }.into_any(),
+                    Some(Err(e)) => view! { <p class="error" role="alert" id="secret-error">{e.message}</p> }.into_any(),
+                }}
+            </div>
+            <div class="actions">
+                <button type="button" id="new-number" on:click=move |_| { draw.dispatch(()); }>
+                    {move || if draw.pending().get() { "Loading…" } else { "New number" }}
+                </button>
+                <button type="button" class="secondary" id="logout" on:click=on_logout disabled=move || logging_out.get()>
+                    "Log out"
+                </button>
+            </div>
+            <p class="error" role="alert">{move || logout_error.get()}</p>
+        </section>
+    }
+}
