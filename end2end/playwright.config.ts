@@ -57,7 +57,8 @@ export default defineConfig({
       DATABASE_URL: `sqlite://${dataDir}/e2e.db?mode=rwc`,
       LEPTOS_ENV: 'DEV',
       LEPTOS_OUTPUT_NAME: 'jwt-auth',
-      LEPTOS_SITE_ROOT: 'target/site',
+      // scripts/test builds the site into its own folder.
+      LEPTOS_SITE_ROOT: process.env.LEPTOS_SITE_ROOT ?? 'target/e2e-site',
       LEPTOS_SITE_PKG_DIR: 'pkg',
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
       // Short-lived access tokens so expiry and refresh happen within a test.

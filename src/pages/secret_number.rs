@@ -78,7 +78,7 @@ fn SecretNumberPage() -> impl IntoView {
                     "Log out"
                 </button>
             </div>
-            <p class="error" role="alert">{move || logout_error.get()}</p>
+            {move || logout_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
         </section>
     }
 }

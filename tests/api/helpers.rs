@@ -57,9 +57,13 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
 
 async fn start(dir: TempDir, vars: HashMap<String, String>) -> TestApp {
     let config = Config::from_lookup(|name| vars.get(name).cloned()).expect("test config");
+    let site_root = vars
+        .get("LEPTOS_SITE_ROOT")
+        .cloned()
+        .unwrap_or_else(|| "target/site".to_owned());
     let options = LeptosOptions::builder()
         .output_name("jwt-auth")
-        .site_root("target/site")
+        .site_root(site_root)
         .site_pkg_dir("pkg")
         .build();
     let state = server::prepare(config, options)

@@ -103,3 +103,36 @@ async fn a_revoked_session_cookie_counts_as_logged_out() {
     assert_eq!(response.status(), StatusCode::FOUND);
     assert_eq!(response.headers()[header::LOCATION], "/login");
 }
+
+#[tokio::test]
+async fn the_wasm_bundle_is_served_gzipped_and_api_answers_are_not() {
+    let site = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(site.path().join("pkg")).unwrap();
+    std::fs::write(
+        site.path().join("pkg/jwt-auth.js"),
+        "export const x = 1;\n".repeat(500),
+    )
+    .unwrap();
+    let app = spawn_app_with(&[("LEPTOS_SITE_ROOT", site.path().to_str().unwrap())]).await;
+
+    let bundle = app
+        .client
+        .get(app.url("/pkg/jwt-auth.js"))
+        .header(header::ACCEPT_ENCODING, "gzip")
+        .send()
+        .await
+        .unwrap();
+    let login = app
+        .client
+        .post(app.url("/api/login"))
+        .header(header::ACCEPT_ENCODING, "gzip")
+        .json(&serde_json::json!({"username": "user", "password": "user-secret-42"}))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(bundle.status(), StatusCode::OK);
+    assert_eq!(bundle.headers()[header::CONTENT_ENCODING], "gzip");
+    assert_eq!(login.status(), StatusCode::OK);
+    assert!(login.headers().get(header::CONTENT_ENCODING).is_none());
+}

@@ -1,0 +1,92 @@
+import { expect, type Page, type Request } from '@playwright/test';
+
+export const SECRET_PATH = '/secret-random-number';
+export const STORAGE_KEY = 'jwt-auth.session';
+export const REFRESH_COOKIE = 'jwt_auth_refresh';
+export const EXPIRED_NOTICE = 'Your session has expired. Please log in again.';
+
+/** Logs in through the form and waits for the first secret number. */
+export async function login(page: Page, username = 'user', password = 'user-secret-42') {
+  await page.goto('/login');
+  await expect(page.getByRole('button', { name: 'Log in' })).toBeEnabled();
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expect(page).toHaveURL(SECRET_PATH);
+  await expect(page.locator('#secret-value')).toHaveText(/^\d+$/);
+}
+
+/** The access token the page keeps (mirrored in localStorage). */
+export async function storedToken(page: Page): Promise<string> {
+  const raw = await page.evaluate((key) => localStorage.getItem(key), STORAGE_KEY);
+  expect(raw, 'a stored session').not.toBeNull();
+  return JSON.parse(raw as string).jwt as string;
+}
+
+/**
+ * Waits until the server refuses the page's current access token as expired, by asking the
+ * server (outside the page, so the app's wrapper is not involved) until it says so.
+ */
+export async function waitForAccessTokenExpiry(page: Page) {
+  const token = await storedToken(page);
+  await expect
+    .poll(
+      async () => {
+        const response = await page.request.get('/api/secret-number', {
+          headers: { Authorization: `Bearer ${token}` },
+        });
+        return response.status() === 401 ? (await response.json()).error : 'still valid';
+      },
+      { timeout: 15_000, intervals: [250] },
+    )
+    .toBe('token_expired');
+}
+
+/** Records the API requests a page makes from now on. */
+export function recordApiCalls(page: Page) {
+  const requests: Request[] = [];
+  const responses: { url: string; status: number }[] = [];
+  page.on('request', (request) => {
+    if (new URL(request.url()).pathname.startsWith('/api/')) requests.push(request);
+  });
+  page.on('response', (response) => {
+    const path = new URL(response.url()).pathname;
+    if (path.startsWith('/api/')) responses.push({ url: path, status: response.status() });
+  });
+  return {
+    count: (path: string) => requests.filter((r) => new URL(r.url()).pathname === path).length,
+    statuses: (path: string) => responses.filter((r) => r.url === path).map((r) => r.status),
+    requests,
+  };
+}
+
+/** Navigates inside the app the way a link click does (the router intercepts it; no reload). */
+export async function clientNavigate(page: Page, path: string) {
+  await page.evaluate((href) => {
+    const link = document.createElement('a');
+    link.href = href;
+    link.textContent = 'test link';
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+  }, path);
+}
+
+/** Counts full document loads of a page from now on (a client-side navigation makes none). */
+export function recordDocumentLoads(page: Page) {
+  let loads = 0;
+  page.on('request', (request) => {
+    if (request.resourceType() === 'document') loads += 1;
+  });
+  return () => loads;
+}
+
+/**
+ * Saves a screenshot of what the user sees into the test's output folder; with
+ * `UPDATE_SCREENSHOTS=1` also into docs/screenshots/ (the pictures in the README).
+ */
+export async function screenshot(page: Page, name: string, outputPath: (name: string) => string) {
+  const paths = [outputPath(`${name}.png`)];
+  if (process.env.UPDATE_SCREENSHOTS === '1') paths.push(`../docs/screenshots/${name}.png`);
+  for (const path of paths) await page.screenshot({ path });
+}

@@ -1,0 +1,53 @@
+import { test, expect } from '@playwright/test';
+import { SECRET_PATH, login, recordApiCalls, waitForAccessTokenExpiry } from './helpers';
+
+test('logging out in one tab sends the other tab to /login', async ({ context }) => {
+  const first = await context.newPage();
+  await login(first);
+  const second = await context.newPage();
+  await second.goto(SECRET_PATH);
+  await expect(second.locator('#secret-value')).toHaveText(/^\d+$/);
+
+  await first.getByRole('button', { name: 'Log out' }).click();
+
+  await expect(first).toHaveURL('/login');
+  await expect(second).toHaveURL('/login');
+  await expect(second.getByRole('status')).toHaveText('You have been logged out.');
+});
+
+test('logging in in one tab takes the other tab off the login page', async ({ context }) => {
+  const waiting = await context.newPage();
+  await waiting.goto('/login');
+  await expect(waiting.getByRole('button', { name: 'Log in' })).toBeEnabled();
+  const active = await context.newPage();
+
+  await login(active);
+
+  await expect(waiting).toHaveURL(SECRET_PATH);
+  await expect(waiting.locator('#secret-value')).toHaveText(/^\d+$/);
+});
+
+test('two tabs refreshing at the same moment both stay logged in', async ({ context }) => {
+  const first = await context.newPage();
+  await login(first);
+  const second = await context.newPage();
+  await second.goto(SECRET_PATH);
+  await expect(second.locator('#secret-value')).toHaveText(/^\d+$/);
+  await waitForAccessTokenExpiry(first);
+  const firstCalls = recordApiCalls(first);
+  const secondCalls = recordApiCalls(second);
+
+  await Promise.all([
+    first.evaluate(() => document.querySelector<HTMLButtonElement>('#new-number')!.click()),
+    second.evaluate(() => document.querySelector<HTMLButtonElement>('#new-number')!.click()),
+  ]);
+
+  await expect.poll(() => firstCalls.statuses('/api/secret-number').at(-1)).toBe(200);
+  await expect.poll(() => secondCalls.statuses('/api/secret-number').at(-1)).toBe(200);
+  // The Web Lock lets one tab refresh; the other finds the renewed token and uses it.
+  expect(firstCalls.count('/api/refresh') + secondCalls.count('/api/refresh')).toBe(1);
+  await expect(first).toHaveURL(SECRET_PATH);
+  await expect(second).toHaveURL(SECRET_PATH);
+  await first.reload();
+  await expect(first.locator('#secret-value')).toHaveText(/^\d+$/);
+});
