@@ -63,7 +63,7 @@ export default defineConfig({
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
       // Short-lived access tokens so expiry and refresh happen within a test.
       ACCESS_TOKEN_TTL_SECS: '3',
-      RUST_LOG: 'warn,jwt_auth=info',
+      RUST_LOG: 'warn',
     },
   },
 });

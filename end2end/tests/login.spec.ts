@@ -88,6 +88,10 @@ test('the form is labelled and keyboard-operable', async ({ page }) => {
   await page.keyboard.press('Enter');
 
   await expect(page).toHaveURL(SECRET_PATH);
+  // Focus moves to the new page's heading, not left on a vanished button.
+  await expect(page.getByRole('heading', { name: 'Your secret number' })).toBeFocused();
+  await page.keyboard.press('Tab');
+  await expect(page.getByRole('button', { name: 'New number' })).toBeFocused();
 });
 
 test('logging in then out returns to the login page', async ({ page }) => {

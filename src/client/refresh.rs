@@ -87,13 +87,9 @@ where
         return work.await;
     };
     let (sender, receiver) = futures::channel::oneshot::channel();
-    let mut work = Some(work);
     let callback = Closure::once_into_js(move |_lock: JsValue| -> JsValue {
-        let work = work.take();
         wasm_bindgen_futures::future_to_promise(async move {
-            if let Some(work) = work {
-                let _ = sender.send(work.await);
-            }
+            let _ = sender.send(work.await);
             // Resolving releases the lock.
             Ok(JsValue::UNDEFINED)
         })

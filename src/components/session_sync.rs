@@ -21,10 +21,8 @@ pub fn SessionSync() -> impl IntoView {
     let navigate = use_navigate();
     let location = use_location();
 
-    Effect::new(move |installed: Option<()>| {
-        if installed.is_some() {
-            return;
-        }
+    // Reads nothing reactively, so it runs once.
+    Effect::new(move |_| {
         let server_view = auth.session.get_untracked();
         let stored = token_store::current();
         if stored.as_ref().map(|s| &s.username) != server_view.as_ref().map(|s| &s.username) {

@@ -48,6 +48,14 @@ fn SecretNumberPage() -> impl IntoView {
         });
     };
 
+    // After a route change, move focus to the page's heading so keyboard and screen-reader
+    // users start at the new content instead of on a button of the previous page.
+    let heading = NodeRef::<leptos::html::H1>::new();
+    Effect::new(move |_| {
+        if let Some(heading) = heading.get() {
+            let _ = heading.focus();
+        }
+    });
     let user = move || auth.session.get().map(|s| (s.username, s.role.to_string()));
     view! {
         <Title text="Secret number · jwt-auth"/>
@@ -58,7 +66,7 @@ fn SecretNumberPage() -> impl IntoView {
                 " · role "
                 <span class="role" id="role">{move || user().map(|u| u.1)}</span>
             </p>
-            <h1 id="secret-title">"Your secret number"</h1>
+            <h1 id="secret-title" tabindex="-1" node_ref=heading>"Your secret number"</h1>
             <div class="result" aria-live="polite">
                 {move || match draw.value().get() {
                     None => view! { <p class="loading" role="status">"Loading…"</p> }.into_any(),

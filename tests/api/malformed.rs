@@ -118,39 +118,33 @@ async fn wrong_methods_and_unknown_paths_get_json_errors() {
     assert_eq!(error_code(unknown).await, "not_found");
 }
 
+/// `POST /api/login` with the right credentials and extra headers.
+async fn login_with_headers(app: &TestApp, headers: &[(&str, String)]) -> reqwest::Response {
+    let mut request = app
+        .client
+        .post(app.url("/api/login"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(r#"{"username":"user","password":"user-secret-42"}"#);
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    request.send().await.unwrap()
+}
+
 #[tokio::test]
 async fn cross_site_posts_are_forbidden() {
     let app = spawn_app().await;
-    let body = r#"{"username":"user","password":"user-secret-42"}"#;
 
-    let evil_origin = app
-        .client
-        .post(app.url("/api/login"))
-        .header(header::CONTENT_TYPE, "application/json")
-        .header(header::ORIGIN, "https://evil.example")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let cross_site = app
-        .client
-        .post(app.url("/api/login"))
-        .header(header::CONTENT_TYPE, "application/json")
-        .header("Sec-Fetch-Site", "cross-site")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let same_origin = app
-        .client
-        .post(app.url("/api/login"))
-        .header(header::CONTENT_TYPE, "application/json")
-        .header(header::ORIGIN, format!("http://{}", app.addr))
-        .header("Sec-Fetch-Site", "same-origin")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let evil_origin = login_with_headers(&app, &[("Origin", "https://evil.example".into())]).await;
+    let cross_site = login_with_headers(&app, &[("Sec-Fetch-Site", "cross-site".into())]).await;
+    let same_origin = login_with_headers(
+        &app,
+        &[
+            ("Origin", format!("http://{}", app.addr)),
+            ("Sec-Fetch-Site", "same-origin".into()),
+        ],
+    )
+    .await;
 
     assert_eq!(evil_origin.status(), StatusCode::FORBIDDEN);
     assert_eq!(error_code(evil_origin).await, "forbidden");
