@@ -28,6 +28,8 @@ pub const SECRET_PATH: &str = "/secret-random-number";
 
 /// The HTML document around the app (server only uses it).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    crate::server::csp::apply(&options);
     view! {
         <!DOCTYPE html>
         <html lang="en">

@@ -4,6 +4,7 @@
 pub mod api_boundary;
 pub mod cli;
 pub mod config;
+pub mod csp;
 pub mod endpoints;
 pub mod page_session;
 pub mod state;

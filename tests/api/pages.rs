@@ -136,3 +136,30 @@ async fn the_wasm_bundle_is_served_gzipped_and_api_answers_are_not() {
     assert_eq!(login.status(), StatusCode::OK);
     assert!(login.headers().get(header::CONTENT_ENCODING).is_none());
 }
+
+#[tokio::test]
+async fn pages_carry_a_content_security_policy_with_the_script_nonce() {
+    let app = spawn_app().await;
+
+    let response = app.get_page("/login", None).await;
+
+    let csp = response.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let html = response.text().await.unwrap();
+    let nonce = html
+        .split(r#"<script type="module" nonce=""#)
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    assert!(
+        csp.contains(&format!(
+            "script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'"
+        )),
+        "{csp}"
+    );
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+}
