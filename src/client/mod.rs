@@ -82,22 +82,25 @@ where
 /// The bearer-token exchange: wait for a refresh already running, send with the current token,
 /// and on a refreshable 401 renew the token once and retry once.
 async fn send_with_bearer(request: ApiRequest) -> Result<ApiResponse, fetch::NetworkError> {
-    if let Some(running) = refresh::in_flight() {
-        // Calls made during a refresh wait for it instead of sending a token known to be stale.
-        let _ = running.await;
-    }
+    // Calls made during a refresh wait for it instead of sending a token known to be stale.
+    let waited = match refresh::in_flight() {
+        Some(running) => Some(running.await),
+        None => None,
+    };
+    // If that refresh just failed, do not start another one for this call.
+    let refresh_failed = matches!(waited, Some(Err(_)));
     let mut token = token_store::access_token();
-    if token.is_none() {
+    if token.is_none() && !refresh_failed {
         // A tab that has the session cookie but no access token yet (first visit after a
         // reload with empty storage): get one before the call instead of collecting a 401.
         token = refresh::renew(None).await.ok();
     }
     let response = fetch::send(&request, token.as_deref()).await?;
-    if response.status != 401
-        || !response
+    let refreshable = response.status == 401
+        && response
             .error_code()
-            .is_some_and(|code| code.is_refreshable())
-    {
+            .is_some_and(|code| code.is_refreshable());
+    if refresh_failed || !refreshable {
         return Ok(response);
     }
     // If another call renewed the token while this one was in flight, use that token;

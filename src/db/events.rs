@@ -1,7 +1,5 @@
 //! The `auth_events` audit log. Callers pass names and client facts, never secrets.
 
-use sqlx::SqlitePool;
-
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventKind {
@@ -75,12 +73,4 @@ where
     .execute(executor)
     .await?;
     Ok(())
-}
-
-/// Counts events of one kind (used by tests and operators' scripts).
-pub async fn count(pool: &SqlitePool, kind: EventKind) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM auth_events WHERE kind = ?")
-        .bind(kind.as_str())
-        .fetch_one(pool)
-        .await
 }
