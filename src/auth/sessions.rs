@@ -132,11 +132,11 @@ pub async fn rotate(
     match row.rotated_at {
         Some(rotated_at) if now - rotated_at > policy.reuse_grace_secs => {
             refresh_tokens::revoke_family(&mut *tx, &row.family_id, "reuse_detected", now).await?;
-            let event = Event {
-                kind: EventKind::ReuseDetected,
-                username: Some(&row.username),
-                family_id: Some(&row.family_id),
-            };
+            let event = Event::new(
+                EventKind::ReuseDetected,
+                &row.username,
+                Some(&row.family_id),
+            );
             events::record(&mut *tx, event, client, now).await?;
             tx.commit().await?;
             tracing::warn!(
@@ -166,11 +166,7 @@ pub async fn rotate(
         },
     )
     .await?;
-    let event = Event {
-        kind: EventKind::Refresh,
-        username: Some(&row.username),
-        family_id: Some(&row.family_id),
-    };
+    let event = Event::new(EventKind::Refresh, &row.username, Some(&row.family_id));
     events::record(&mut *tx, event, client, now).await?;
     tx.commit().await?;
     Ok((
@@ -203,11 +199,7 @@ pub async fn end(
     if revoked == 0 {
         return Ok(None);
     }
-    let event = Event {
-        kind: EventKind::Logout,
-        username: Some(&row.username),
-        family_id: Some(&row.family_id),
-    };
+    let event = Event::new(EventKind::Logout, &row.username, Some(&row.family_id));
     events::record(&mut *tx, event, client, now).await?;
     tx.commit().await?;
     Ok(Some(row.username))

@@ -51,6 +51,17 @@ pub struct Event<'a> {
     pub family_id: Option<&'a str>,
 }
 
+impl<'a> Event<'a> {
+    /// An event about `username` (and a session family, when there is one).
+    pub fn new(kind: EventKind, username: &'a str, family_id: Option<&'a str>) -> Self {
+        Self {
+            kind,
+            username: Some(username),
+            family_id,
+        }
+    }
+}
+
 /// Appends an event to the audit log.
 pub async fn record<'e, E>(
     executor: E,

@@ -55,6 +55,20 @@ impl Ctx {
         client_info(&self.parts)
     }
 
+    /// Appends to the audit log (a failure to write it fails the request: no silent gaps).
+    async fn audit(
+        &self,
+        kind: EventKind,
+        username: &str,
+        family_id: Option<&str>,
+        now: i64,
+    ) -> Result<(), ApiError> {
+        let event = Event::new(kind, username, family_id);
+        events::record(&self.state.pool, event, &self.client(), now)
+            .await
+            .map_err(|e| internal("audit log", e))
+    }
+
     fn refresh_cookie(&self) -> Option<&str> {
         refresh_cookie(&self.parts)
     }
@@ -131,7 +145,7 @@ pub async fn login(username: String, password: String) -> Result<TokenResponse, 
         // Too long to be a real account: same answer as a wrong password, without the hashing.
         return Err(ApiError::new(ErrorCode::InvalidCredentials));
     }
-    let (state, client, now) = (&ctx.state, ctx.client(), unix_now());
+    let (state, now) = (&ctx.state, unix_now());
     let config = &state.config;
     let window = i64::try_from(config.login_throttle_window.as_secs()).unwrap_or(i64::MAX);
 
@@ -145,14 +159,8 @@ pub async fn login(username: String, password: String) -> Result<TokenResponse, 
     .await
     .map_err(|e| internal("counting a login attempt", e))?;
     if let Some(wait) = throttled {
-        let event = Event {
-            kind: EventKind::LoginThrottled,
-            username: Some(&username),
-            family_id: None,
-        };
-        events::record(&state.pool, event, &client, now)
-            .await
-            .map_err(|e| internal("audit log", e))?;
+        ctx.audit(EventKind::LoginThrottled, &username, None, now)
+            .await?;
         tracing::info!(username = %username, retry_after = wait, "login throttled");
         return Err(ApiError::too_many_attempts(wait));
     }
@@ -165,14 +173,8 @@ pub async fn login(username: String, password: String) -> Result<TokenResponse, 
     let user = match user {
         Some(user) if verified => user,
         _ => {
-            let event = Event {
-                kind: EventKind::LoginFailure,
-                username: Some(&username),
-                family_id: None,
-            };
-            events::record(&state.pool, event, &client, now)
-                .await
-                .map_err(|e| internal("audit log", e))?;
+            ctx.audit(EventKind::LoginFailure, &username, None, now)
+                .await?;
             tracing::info!(username = %username, "login failed");
             return Err(ApiError::new(ErrorCode::InvalidCredentials));
         }
@@ -188,14 +190,13 @@ pub async fn login(username: String, password: String) -> Result<TokenResponse, 
     let issued = sessions::start(&state.pool, user.id, state.session_policy(), now)
         .await
         .map_err(|e| internal("starting a session", e))?;
-    let event = Event {
-        kind: EventKind::LoginSuccess,
-        username: Some(&user.username),
-        family_id: Some(&issued.family_id),
-    };
-    events::record(&state.pool, event, &client, now)
-        .await
-        .map_err(|e| internal("audit log", e))?;
+    ctx.audit(
+        EventKind::LoginSuccess,
+        &user.username,
+        Some(&issued.family_id),
+        now,
+    )
+    .await?;
     tracing::info!(username = %user.username, "login succeeded");
 
     let body = ctx.token_response(user.id, user.username, role, now)?;
