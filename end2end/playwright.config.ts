@@ -19,8 +19,14 @@ const chromiumArgs = [
   ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []),
 ];
 
+// scripts/test runs the suite against the split debug build, then (E2E_BUILD=nosplit) only the
+// hydration smoke test against a build without --split.
+const nosplit = process.env.E2E_BUILD === 'nosplit';
+
 export default defineConfig({
   testDir: './tests',
+  testMatch: nosplit ? 'nosplit.spec.ts' : '*.spec.ts',
+  testIgnore: nosplit ? [] : ['nosplit.spec.ts'],
   // Tests share one server; run them one at a time so timing-based checks (token expiry) are
   // not starved of CPU on small machines.
   workers: 1,

@@ -1,8 +1,40 @@
-//! One module per page.
+//! One module per page: `login`, `secret_number` (a lazy route), `not_found`.
 
-/// `/login`.
+/// Makes `$route` the lazy route of the page component `$page`.
+///
+/// In a split build (`cargo leptos … --split`, marked `cfg(wasm_split)` by build.rs) the page's
+/// code becomes a WASM chunk of its own, downloaded only when a guard lets the visitor in. Any
+/// other build keeps it in the main bundle: still chosen only after the guard, but without the
+/// wasm-split import that only the split tool can resolve.
+macro_rules! lazy_page {
+    ($route:ident => $page:ident) => {
+        #[cfg(wasm_split)]
+        #[leptos_router::lazy_route]
+        impl leptos_router::LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(this: Self) -> leptos::prelude::AnyView {
+                let _ = this;
+                leptos::prelude::IntoAny::into_any(leptos::prelude::view! { <$page/> })
+            }
+        }
+
+        #[cfg(not(wasm_split))]
+        impl leptos_router::LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            async fn view(this: Self) -> leptos::prelude::AnyView {
+                let _ = this;
+                leptos::prelude::IntoAny::into_any(leptos::prelude::view! { <$page/> })
+            }
+        }
+    };
+}
+
 pub mod login;
-/// Anything unknown (HTTP 404).
 pub mod not_found;
-/// `/secret-random-number` (a lazy route: its code is a separate WASM chunk).
 pub mod secret_number;

@@ -1,27 +1,16 @@
-//! The protected page. It is a lazy route: its view is compiled into a separate WASM chunk that
-//! only a logged-in visitor downloads.
+//! The protected page. It is a lazy route: in a split build its view is compiled into a
+//! separate WASM chunk that only a logged-in visitor downloads.
 
 use crate::api::{logout, secret_number};
 use crate::client::auth_state::{self, AuthState, SessionEnd};
 use leptos::{prelude::*, task::spawn_local};
 use leptos_meta::Title;
-use leptos_router::{lazy_route, LazyRoute};
 
 /// Route data for the lazy secret page (none: the number is fetched by the view).
 #[derive(Debug, Clone, Copy)]
 pub struct SecretRoute;
 
-#[lazy_route]
-impl LazyRoute for SecretRoute {
-    fn data() -> Self {
-        SecretRoute
-    }
-
-    fn view(this: Self) -> AnyView {
-        let _ = this;
-        view! { <SecretNumberPage/> }.into_any()
-    }
-}
+lazy_page!(SecretRoute => SecretNumberPage);
 
 /// Shows the user, a server-generated random number, a button for another one, and logout.
 /// Numbers come from `GET /api/secret-number` through the bearer-token client; every click is
