@@ -1,10 +1,4 @@
-//! The HTML shell, the router and its guards.
-//!
-//! | path                    | who may see it | otherwise                     |
-//! |-------------------------|----------------|-------------------------------|
-//! | `/`                     | –              | redirects to one of the two   |
-//! | `/login`                | logged out     | → `/secret-random-number`     |
-//! | `/secret-random-number` | logged in      | → `/login` (code not loaded)  |
+//! The HTML shell, the router and its guards (the paths and who may see them: [`crate::routes`]).
 //!
 //! Guards read [`AuthState`], which the server fills from the refresh cookie before rendering.
 //! Guarded routes render with `SsrMode::Async`, so a first load that fails its guard is answered
@@ -14,17 +8,18 @@ use crate::api::SessionInfo;
 use crate::client::auth_state::AuthState;
 use crate::components::{require_session::RequireSession, session_sync::SessionSync};
 use crate::pages::{login::LoginPage, not_found::NotFound, secret_number::SecretRoute};
+use crate::routes;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{ProtectedRoute, Redirect, Route, Router, Routes},
-    path, Lazy, SsrMode,
+    Lazy, SsrMode, StaticSegment,
 };
 
-/// Path of the login page.
-pub const LOGIN_PATH: &str = "/login";
-/// Path of the protected page.
-pub const SECRET_PATH: &str = "/secret-random-number";
+/// A route path from [`crate::routes`] (the router's `path!` macro only takes literals).
+fn at(path: &'static str) -> (StaticSegment<&'static str>,) {
+    (StaticSegment(path),)
+}
 
 /// The HTML document around the app (server only uses it).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -84,17 +79,17 @@ pub fn App() -> impl IntoView {
             <SessionSync/>
             <main>
                 <Routes fallback=NotFound>
-                    <Route path=path!("/") view=RootRedirect ssr=SsrMode::Async/>
+                    <Route path=at(routes::ROOT) view=RootRedirect ssr=SsrMode::Async/>
                     <ProtectedRoute
-                        path=path!("/login")
+                        path=at(routes::LOGIN)
                         view=LoginPage
                         condition=move || Some(!auth.is_logged_in())
-                        redirect_path=|| SECRET_PATH
+                        redirect_path=|| routes::HOME
                         ssr=SsrMode::Async
                     />
                     <Route
-                        path=path!("/secret-random-number")
-                        view=RequireSession::new(Lazy::<SecretRoute>::new(), LOGIN_PATH)
+                        path=at(routes::SECRET)
+                        view=RequireSession::new(Lazy::<SecretRoute>::new())
                         ssr=SsrMode::Async
                     />
                 </Routes>
@@ -107,10 +102,10 @@ pub fn App() -> impl IntoView {
 #[component]
 fn RootRedirect() -> impl IntoView {
     let auth = expect_context::<AuthState>();
-    let target = if auth.session.with_untracked(Option::is_some) {
-        SECRET_PATH
+    let target = if auth.is_logged_in_untracked() {
+        routes::HOME
     } else {
-        LOGIN_PATH
+        routes::LOGIN
     };
     view! { <Redirect path=target/> }
 }

@@ -1,30 +1,37 @@
 //! jwt-auth: JWT authorization done right, as one Leptos crate (SSR with axum + hydration).
 //!
-//! A tour, from the browser inwards:
+//! A tour, from the browser inwards (each module's own docs say more):
+//!
+//! | module       | target | owns                                                              |
+//! |--------------|--------|-------------------------------------------------------------------|
+//! | `routes`     | both   | every page path; depends on nothing                               |
+//! | `model`      | both   | shared values: `Role`, `RevokeReason`, `EventKind`                |
+//! | `app`        | both   | the HTML shell, the router and its guards                         |
+//! | `pages`      | both   | one module per page (the secret page is a lazy route)             |
+//! | `components` | both   | the route guard and the session bookkeeping                       |
+//! | `client`     | both   | browser: fetch wrapper (bearer, single-flight refresh), tokens, tabs |
+//! | `api`        | both   | the JSON API: server functions, their DTOs, the error contract    |
+//! | `server`     | server | configuration, state, extractors, handlers, middleware, CLI       |
+//! | `auth`       | server | the security core: tokens, passwords, sessions, throttling (no HTTP) |
+//! | `db`         | server | storage: the `Store` interface and its SQLite backend (no HTTP)   |
 
-/// The JSON API: server functions at `/api/*`, their DTOs and the error type (both targets).
 pub mod api;
-/// The app shell, routes and guards (both targets).
 pub mod app;
-/// Tokens, passwords, refresh-token sessions (server only).
 #[cfg(feature = "ssr")]
 pub mod auth;
-/// Browser side: fetch wrapper with bearer tokens and single-flight refresh, token store, tabs.
 pub mod client;
-/// Reusable pieces of the UI: the session guard for routes, session synchronisation.
 pub mod components;
-/// SQLite: pool, migrations, queries (server only).
 #[cfg(feature = "ssr")]
 pub mod db;
-/// The pages: login, secret number (lazy-loaded), not found.
+pub mod model;
 pub mod pages;
-/// Configuration, state, middleware and router (server only).
+pub mod routes;
 #[cfg(feature = "ssr")]
 pub mod server;
 
 /// Browser entry point, called by the generated JS once the WASM has loaded: attaches the
 /// reactive app to the server-rendered HTML. `hydrate_lazy` because the secret page is a
-/// lazy (split) route.
+/// lazy route (a split chunk in `--split` builds).
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {

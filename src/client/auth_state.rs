@@ -17,7 +17,6 @@ pub const LOGGED_OUT_NOTICE: &str = "You have been logged out.";
 /// Who is logged in, plus a one-off notice for the login page. Provided as context by `App`.
 #[derive(Debug, Clone, Copy)]
 pub struct AuthState {
-    /// The session, if any.
     pub session: RwSignal<Option<SessionInfo>>,
     /// A message for the next visit to the login page.
     pub notice: RwSignal<Option<String>>,
@@ -32,9 +31,14 @@ impl AuthState {
         }
     }
 
-    /// Whether someone is logged in (reactive).
+    /// Whether someone is logged in (reactive: effects and views re-run when it changes).
     pub fn is_logged_in(&self) -> bool {
         self.session.with(Option::is_some)
+    }
+
+    /// Whether someone is logged in right now, without subscribing (guards, redirects).
+    pub fn is_logged_in_untracked(&self) -> bool {
+        self.session.with_untracked(Option::is_some)
     }
 
     /// Records a login made in this tab and tells the others.

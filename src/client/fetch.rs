@@ -24,32 +24,23 @@ pub const REQUEST_TIMEOUT_MS: u32 = 10_000;
 /// A request to one of our endpoints, kept as data so it can be sent again.
 #[derive(Debug, Clone)]
 pub struct ApiRequest {
-    /// HTTP method.
     pub method: Method,
     /// Path (and query) relative to our origin, e.g. `/api/secret-number`.
     pub url: String,
-    /// `Content-Type` of `body`.
     pub content_type: String,
-    /// `Accept`.
     pub accepts: String,
-    /// Body, if any.
     pub body: Option<Bytes>,
 }
 
 /// A response read to the end.
 #[derive(Debug, Clone)]
 pub struct ApiResponse {
-    /// HTTP status.
     pub status: u16,
-    /// Reason phrase.
     pub status_text: String,
-    /// `Location` header.
     pub location: Option<String>,
     /// Whether server_fn's redirect header was set.
     pub redirect: bool,
-    /// Final URL.
     pub url: String,
-    /// The whole body.
     pub body: Bytes,
 }
 

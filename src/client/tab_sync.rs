@@ -15,12 +15,7 @@ pub const CHANNEL: &str = "jwt-auth";
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TabMessage {
     /// Someone logged in (the others leave the login page).
-    LoggedIn {
-        /// Who.
-        username: String,
-        /// Their role.
-        role: Role,
-    },
+    LoggedIn { username: String, role: Role },
     /// The user logged out.
     LoggedOut,
     /// The session could not be refreshed any more.

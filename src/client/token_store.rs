@@ -15,11 +15,8 @@ pub const STORAGE_KEY: &str = "jwt-auth.session";
 /// An access token and whom it belongs to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredSession {
-    /// The access token (JWT).
     pub jwt: String,
-    /// Its owner.
     pub username: String,
-    /// Their role.
     pub role: Role,
 }
 

@@ -1,6 +1,5 @@
-//! Reusable pieces of the UI.
+//! Reusable pieces of the UI: `RequireSession` (the guard of every protected route) and
+//! `SessionSync` (keeps the session in step with failed refreshes and other tabs).
 
-/// A route view that only exists for a live session (the "canLoad" guard).
 pub mod require_session;
-/// Keeps the session in step with the server's verdict, failed refreshes and other tabs.
 pub mod session_sync;

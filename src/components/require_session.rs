@@ -1,40 +1,44 @@
-//! `RequireSession`: a route guard in front of a (lazy) route view.
+//! `RequireSession`: the guard in front of every protected route view.
 //!
 //! Leptos' `ProtectedRoute` takes a plain view function, and a parent guard would not stop the
 //! router from preloading a lazy child's WASM chunk: the nested router loads every matched level
 //! at once. This wrapper implements `ChooseView` itself, so the check runs first: without a
 //! session the chunk is never requested (neither `preload` nor `choose` reach it) and a
 //! `<Redirect>` is rendered instead, which during SSR becomes a `302`.
+//!
+//! It also owns the other direction: when the session ends while a guarded page is open (logout
+//! in another tab, a refused refresh), the page leaves for the login page. A new protected route
+//! is therefore one line: `view=RequireSession::new(Lazy::<MyRoute>::new())`.
 
 use crate::client::auth_state::AuthState;
+use crate::routes;
 use leptos::prelude::*;
-use leptos_router::{components::Redirect, ChooseView};
+use leptos_router::{components::Redirect, hooks::use_navigate, ChooseView};
 
-/// Wraps `view`; without a session, redirects to `redirect_to`.
+/// Wraps a route view; without a session, redirects to the login page.
 #[derive(Debug, Clone)]
 pub struct RequireSession<V> {
     view: V,
-    redirect_to: &'static str,
 }
 
 impl<V> RequireSession<V> {
     /// Guards `view`.
-    pub fn new(view: V, redirect_to: &'static str) -> Self {
-        Self { view, redirect_to }
+    pub fn new(view: V) -> Self {
+        Self { view }
     }
 }
 
 fn has_session() -> bool {
-    use_context::<AuthState>().is_some_and(|auth| auth.session.with_untracked(Option::is_some))
+    use_context::<AuthState>().is_some_and(|auth| auth.is_logged_in_untracked())
 }
 
 impl<V: ChooseView> ChooseView for RequireSession<V> {
     async fn choose(self) -> AnyView {
         if has_session() {
-            self.view.choose().await
+            let page = self.view.choose().await;
+            view! { <LeaveWhenSessionEnds/> {page} }.into_any()
         } else {
-            let path = self.redirect_to;
-            view! { <Redirect path=path/> }.into_any()
+            view! { <Redirect path=routes::LOGIN/> }.into_any()
         }
     }
 
@@ -43,4 +47,16 @@ impl<V: ChooseView> ChooseView for RequireSession<V> {
             self.view.preload().await;
         }
     }
+}
+
+/// Sends the visitor to the login page once the session is gone (renders nothing).
+#[component]
+fn LeaveWhenSessionEnds() -> impl IntoView {
+    let auth = expect_context::<AuthState>();
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if !auth.is_logged_in() {
+            navigate(routes::LOGIN, Default::default());
+        }
+    });
 }

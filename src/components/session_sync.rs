@@ -1,25 +1,22 @@
 //! `SessionSync`: the browser-side bookkeeping of the session (renders nothing).
 //!
 //! - drops a stored access token that does not belong to the session the server saw;
-//! - when a session ends (logout, failed refresh, another tab), shows the login page with a notice;
+//! - when a session ends (logout, failed refresh, another tab), records the notice the login page
+//!   shows (leaving a protected page is the guard's job, see `RequireSession`);
 //! - follows the other tabs (BroadcastChannel) and the token mirror (`storage` events).
 
 use crate::api::SessionInfo;
-use crate::app::{LOGIN_PATH, SECRET_PATH};
 use crate::client::{
     auth_state::{self, AuthState, SessionEnd, EXPIRED_NOTICE, LOGGED_OUT_NOTICE},
     tab_sync::{self, TabMessage},
     token_store,
 };
 use leptos::prelude::*;
-use leptos_router::hooks::{use_location, use_navigate};
 
 /// Installs the listeners once, in the browser (effects do not run on the server).
 #[component]
 pub fn SessionSync() -> impl IntoView {
     let auth = expect_context::<AuthState>();
-    let navigate = use_navigate();
-    let location = use_location();
 
     // Reads nothing reactively, so it runs once.
     Effect::new(move |_| {
@@ -58,13 +55,4 @@ pub fn SessionSync() -> impl IntoView {
         }
     });
     on_cleanup(move || storage_listener.remove());
-
-    // Leaving the protected page when the session ends while it is open. (The login page's own
-    // guard handles the opposite direction.)
-    Effect::new(move |_| {
-        let logged_in = auth.is_logged_in();
-        if !logged_in && location.pathname.get() == SECRET_PATH {
-            navigate(LOGIN_PATH, Default::default());
-        }
-    });
 }
