@@ -4,6 +4,7 @@
 //! Every error body is `{"error": <stable code>, "message": <human text>}`; a throttled login
 //! also carries `retry_after` (seconds, same as the `Retry-After` header).
 
+use http::StatusCode;
 use leptos::server_fn::{
     codec::JsonEncoding,
     error::{FromServerFnError, ServerFnErrorErr},
@@ -49,23 +50,23 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// The HTTP status that goes with the code.
-    pub fn status(self) -> u16 {
+    pub fn status(self) -> StatusCode {
         match self {
-            Self::MalformedJson => 400,
+            Self::MalformedJson => StatusCode::BAD_REQUEST,
             Self::InvalidCredentials
             | Self::InvalidRefreshToken
             | Self::MissingToken
             | Self::InvalidToken
-            | Self::TokenExpired => 401,
-            Self::Forbidden => 403,
-            Self::NotFound => 404,
-            Self::MethodNotAllowed => 405,
-            Self::PayloadTooLarge => 413,
-            Self::UnsupportedMediaType => 415,
-            Self::InvalidRequest => 422,
-            Self::TooManyAttempts => 429,
-            Self::Internal => 500,
-            Self::ServerUnreachable => 503,
+            | Self::TokenExpired => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::InvalidRequest => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::ServerUnreachable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -161,7 +162,7 @@ impl ApiError {
     }
 
     /// The HTTP status of this error.
-    pub fn status(&self) -> u16 {
+    pub fn status(&self) -> StatusCode {
         self.error.status()
     }
 }
@@ -248,7 +249,7 @@ mod tests {
         let err = ApiError::from_server_fn_error(ServerFnErrorErr::Args(
             "missing field `password` at line 1 column 20".into(),
         ));
-        assert_eq!(err.status(), 422);
+        assert_eq!(err.status(), StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(
             err.message,
             "Invalid request body: missing field `password`."

@@ -1,44 +1,41 @@
-//! The `Authorization: Bearer <jwt>` check for protected endpoints (RFC 6750).
+//! The bearer check for protected endpoints (RFC 6750): the `Authorization` header's value in,
+//! the token's claims (or why not) out. The server's `BearerClaims` extractor hands it the header.
 
-use crate::api::{ApiError, ErrorCode};
-use crate::auth::jwt::{Claims, JwtKeys};
-use http::{header::AUTHORIZATION, HeaderMap};
+use crate::auth::{
+    jwt::{Claims, JwtKeys},
+    AuthError,
+};
 
-/// Verifies the request's bearer token and returns its claims, or the API error to answer with:
-/// `missing_token` without a bearer header, `invalid_token` or `token_expired` otherwise.
-pub fn authorize(headers: &HeaderMap, keys: &JwtKeys) -> Result<Claims, ApiError> {
-    let value = headers
-        .get(AUTHORIZATION)
-        .ok_or_else(|| ApiError::new(ErrorCode::MissingToken))?;
-    let value = value
-        .to_str()
-        .map_err(|_| ApiError::new(ErrorCode::InvalidToken))?;
+/// Verifies an `Authorization` header value (`None`: no header) and returns the token's claims:
+/// `MissingToken` without a bearer token, `Token(..)` when it is expired or not valid.
+pub fn authorize(header: Option<&[u8]>, keys: &JwtKeys) -> Result<Claims, AuthError> {
+    let value = header.ok_or(AuthError::MissingToken)?;
+    let value = std::str::from_utf8(value)
+        .map_err(|_| AuthError::Token(crate::auth::jwt::TokenError::Invalid))?;
     let (scheme, token) = value.trim().split_once(' ').unwrap_or((value, ""));
     // The scheme is case-insensitive (RFC 7235 §2.1).
     if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(ApiError::new(ErrorCode::MissingToken));
+        return Err(AuthError::MissingToken);
     }
     let token = token.trim();
     if token.is_empty() {
-        return Err(ApiError::new(ErrorCode::MissingToken));
+        return Err(AuthError::MissingToken);
     }
-    keys.verify(token).map_err(|e| ApiError::new(e.into()))
+    Ok(keys.verify(token)?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::Role;
-    use http::HeaderValue;
+    use crate::auth::jwt::TokenError;
+    use crate::model::Role;
 
     fn keys() -> JwtKeys {
         JwtKeys::new(b"bearer-test-secret-bearer-test-secret", 900, 0).unwrap()
     }
 
-    fn headers(value: &str) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        map.insert(AUTHORIZATION, HeaderValue::from_str(value).unwrap());
-        map
+    fn check(value: &str) -> Result<Claims, AuthError> {
+        authorize(Some(value.as_bytes()), &keys())
     }
 
     #[test]
@@ -47,7 +44,7 @@ mod tests {
             .issue(3, "admin", Role::Admin, crate::auth::unix_now())
             .unwrap();
         for header in [format!("Bearer {token}"), format!("bearer  {token}")] {
-            let claims = authorize(&headers(&header), &keys()).unwrap();
+            let claims = check(&header).unwrap();
             assert_eq!(claims.username, "admin");
             assert_eq!(claims.role, Role::Admin);
         }
@@ -55,29 +52,27 @@ mod tests {
 
     #[test]
     fn missing_or_other_scheme_is_missing_token() {
-        assert_eq!(
-            authorize(&HeaderMap::new(), &keys()).unwrap_err().error,
-            ErrorCode::MissingToken
-        );
-        assert_eq!(
-            authorize(&headers("Basic dXNlcjpwdw=="), &keys())
-                .unwrap_err()
-                .error,
-            ErrorCode::MissingToken
-        );
-        assert_eq!(
-            authorize(&headers("Bearer "), &keys()).unwrap_err().error,
-            ErrorCode::MissingToken
-        );
+        assert!(matches!(
+            authorize(None, &keys()),
+            Err(AuthError::MissingToken)
+        ));
+        for header in ["Basic dXNlcjpwdw==", "Bearer "] {
+            assert!(
+                matches!(check(header), Err(AuthError::MissingToken)),
+                "{header}"
+            );
+        }
     }
 
     #[test]
     fn garbage_is_invalid_token() {
-        assert_eq!(
-            authorize(&headers("Bearer nope"), &keys())
-                .unwrap_err()
-                .error,
-            ErrorCode::InvalidToken
-        );
+        assert!(matches!(
+            check("Bearer nope"),
+            Err(AuthError::Token(TokenError::Invalid))
+        ));
+        assert!(matches!(
+            authorize(Some(b"Bearer \xff\xfe"), &keys()),
+            Err(AuthError::Token(TokenError::Invalid))
+        ));
     }
 }

@@ -4,43 +4,34 @@
 //! HS384/HS512 or RS256 is rejected before its signature is even considered, which closes the
 //! `alg: none` and RSA-public-key-as-HMAC-secret confusions. `exp` and `sub` are required.
 
-use crate::api::{ErrorCode, Role};
+use crate::model::Role;
 use jsonwebtoken::{errors::ErrorKind, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-/// The claims of an access token.
+/// The claims of an access token (times are Unix seconds).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
-    /// The user's id (decimal string, as RFC 7519 wants `sub` to be a string).
+    /// The user's id, as a decimal string: RFC 7519 wants `sub` to be a string.
     pub sub: String,
-    /// The user's name, for display.
+    /// For display only; authorisation uses `sub` and `role`.
     pub username: String,
-    /// The user's role, for authorisation.
     pub role: Role,
-    /// Issued at (Unix seconds).
     pub iat: i64,
-    /// Expires at (Unix seconds); `exp - iat` is the configured TTL.
+    /// `exp - iat` is the configured TTL.
     pub exp: i64,
-    /// Unique token id (128 random bits, hex).
+    /// 128 random bits (hex), so two tokens issued in the same second still differ.
     pub jti: String,
 }
 
-/// Why a token was refused. Maps onto the API's `invalid_token` / `token_expired`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Why a token was refused. The edge answers `token_expired` or `invalid_token`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
-    /// Genuine, but past `exp` (+ leeway).
+    /// Genuine, but past `exp` (+ leeway): the client should refresh.
+    #[error("the access token has expired")]
     Expired,
     /// Anything else: garbage, tampered, wrong key or algorithm, missing claims.
+    #[error("the access token is not valid")]
     Invalid,
-}
-
-impl From<TokenError> for ErrorCode {
-    fn from(value: TokenError) -> Self {
-        match value {
-            TokenError::Expired => ErrorCode::TokenExpired,
-            TokenError::Invalid => ErrorCode::InvalidToken,
-        }
-    }
 }
 
 /// Signs and verifies access tokens with one HMAC key.
@@ -65,24 +56,24 @@ impl JwtKeys {
     /// Fails only for an empty secret (the configuration already requires 32 bytes).
     pub fn new(
         secret: &[u8],
-        ttl_secs: u64,
-        leeway_secs: u64,
+        ttl_secs: i64,
+        leeway_secs: i64,
     ) -> Result<Self, jsonwebtoken::errors::Error> {
         let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = leeway_secs;
+        validation.leeway = u64::try_from(leeway_secs).unwrap_or(0);
         validation.validate_exp = true;
         validation.set_required_spec_claims(&["exp", "sub"]);
         Ok(Self {
             encoding: EncodingKey::from_secret(secret)?,
             decoding: DecodingKey::from_secret(secret)?,
             validation,
-            ttl_secs: i64::try_from(ttl_secs).unwrap_or(i64::MAX),
+            ttl_secs,
         })
     }
 
     /// Seconds an issued token is valid.
-    pub fn ttl_secs(&self) -> u64 {
-        u64::try_from(self.ttl_secs).unwrap_or(0)
+    pub fn ttl_secs(&self) -> i64 {
+        self.ttl_secs
     }
 
     /// Issues a token for a user at time `now`.

@@ -165,7 +165,7 @@ async fn normalize_response(response: Response) -> Response {
 
 /// The JSON response for an API error, with its status and headers.
 pub fn error_response(error: &ApiError) -> Response {
-    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let status = error.status();
     let body = serde_json::to_vec(error)
         .unwrap_or_else(|_| br#"{"error":"internal","message":"error"}"#.to_vec());
     let mut response = Response::new(Body::from(body));

@@ -2,10 +2,10 @@
 //! with a password read from standard input (never from argv, where `ps` and shell history
 //! would see it).
 
-use crate::api::Role;
-use crate::auth::{password, unix_now};
+use crate::auth::accounts::{self, Username};
+use crate::auth::AuthError;
 use crate::db;
-use crate::server::endpoints::MAX_USERNAME_LEN;
+use crate::model::Role;
 use anyhow::{bail, Context};
 use std::io::BufRead;
 
@@ -15,12 +15,7 @@ pub enum Command {
     /// Run the web server (no arguments).
     Serve,
     /// Add a user.
-    AddUser {
-        /// Login name.
-        username: String,
-        /// Role.
-        role: Role,
-    },
+    AddUser { username: Username, role: Role },
     /// Print usage.
     Help,
 }
@@ -55,21 +50,11 @@ pub fn parse(args: &[String]) -> anyhow::Result<Command> {
                 }
             }
             let username = username.context("user add needs a NAME")?;
-            validate_username(&username)?;
+            let username = Username::parse(&username).context("invalid NAME")?;
             Ok(Command::AddUser { username, role })
         }
         _ => bail!("unknown command\n{USAGE}"),
     }
-}
-
-fn validate_username(name: &str) -> anyhow::Result<()> {
-    if name.is_empty() || name.chars().count() > MAX_USERNAME_LEN {
-        bail!("the username must be 1 to {MAX_USERNAME_LEN} characters");
-    }
-    if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        bail!("the username must not contain spaces or control characters");
-    }
-    Ok(())
 }
 
 /// Reads one line (the password) from `input`, without its line ending.
@@ -88,19 +73,18 @@ pub fn read_password(mut input: impl BufRead) -> anyhow::Result<String> {
 /// Adds a user to the database at `database_url`.
 pub async fn add_user(
     database_url: &str,
-    username: &str,
+    username: &Username,
     role: Role,
     password: String,
 ) -> anyhow::Result<()> {
-    let pool = db::connect(database_url)
+    let db = db::connect(database_url)
         .await
         .context("cannot open the database (DATABASE_URL)")?;
-    let phc = password::hash_off_runtime(password)
-        .await
-        .map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
-    match db::users::insert(&pool, username, &phc, role.as_str(), unix_now()).await {
+    match accounts::create_user(&db, username, password, role).await {
         Ok(_) => Ok(()),
-        Err(e) if db::is_unique_violation(&e) => bail!("a user named {username:?} already exists"),
+        Err(AuthError::UsernameTaken) => {
+            bail!("a user named {:?} already exists", username.as_str())
+        }
         Err(e) => Err(e).context("cannot add the user"),
     }
 }
@@ -119,14 +103,14 @@ mod tests {
         assert_eq!(
             parse(&args(&["user", "add", "carol", "--role", "admin"])).unwrap(),
             Command::AddUser {
-                username: "carol".into(),
+                username: Username::parse("carol").unwrap(),
                 role: Role::Admin
             }
         );
         assert_eq!(
             parse(&args(&["user", "add", "dave"])).unwrap(),
             Command::AddUser {
-                username: "dave".into(),
+                username: Username::parse("dave").unwrap(),
                 role: Role::User
             }
         );

@@ -5,14 +5,17 @@
 
 use anyhow::{bail, Context};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-use std::{fmt, path::PathBuf, time::Duration};
+use std::{fmt, path::PathBuf};
 
 /// Default database: a file under `data/`, created on first start.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/jwt-auth.db?mode=rwc";
 /// HS256 keys shorter than this are refused (RFC 7518 §3.2 asks for at least the hash size).
 pub const MIN_SECRET_BYTES: usize = 32;
 /// The most clock skew a token's `exp` is ever allowed.
-pub const MAX_LEEWAY_SECS: u64 = 60;
+pub const MAX_LEEWAY_SECS: i64 = 60;
+/// Upper bound for every duration setting (100 years), so adding one to a timestamp can never
+/// overflow.
+pub const MAX_SECS: i64 = 100 * 365 * 86_400;
 
 /// Development or production, from `LEPTOS_ENV` (unset means development).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,30 +61,28 @@ pub enum SecretSource {
     Ephemeral,
 }
 
-/// The whole server configuration.
+/// The whole server configuration. Durations are whole seconds (`*_secs`), the unit of every
+/// stored time and token claim, checked once here to lie in `0..=MAX_SECS`.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// sqlx SQLite URL.
     pub database_url: String,
-    /// HS256 key for access tokens.
     pub jwt_secret: Secret,
-    /// Where `jwt_secret` came from.
+    /// For the start-up log line.
     pub jwt_secret_source: SecretSource,
-    /// Lifetime of an access token.
-    pub access_token_ttl: Duration,
+    pub access_token_ttl_secs: i64,
     /// Absolute lifetime of a session (refresh-token family); rotation never extends it.
-    pub refresh_token_ttl: Duration,
+    pub refresh_token_ttl_secs: i64,
     /// A session unused for this long expires.
-    pub refresh_idle_ttl: Duration,
+    pub refresh_idle_ttl_secs: i64,
     /// Reuse of a rotated refresh token within this window counts as a concurrent refresh.
-    pub refresh_reuse_grace: Duration,
+    pub refresh_reuse_grace_secs: i64,
     /// Failed logins per username before throttling.
     pub login_max_failures: u32,
     /// Window in which failures are counted, and how long throttling lasts.
-    pub login_throttle_window: Duration,
-    /// Clock skew allowed when checking `exp` (0 here: this server both issues and checks).
-    pub jwt_leeway: Duration,
-    /// Development or production.
+    pub login_throttle_window_secs: i64,
+    /// Clock skew allowed when checking `exp` (0 by default: this server both issues and checks).
+    pub jwt_leeway_secs: i64,
     pub mode: Mode,
 }
 
@@ -111,30 +112,32 @@ impl Config {
                 "DATABASE_URL must be an SQLite URL (sqlite://path?mode=rwc), not {database_url:?}"
             );
         }
-        let secs = |name: &str, default: u64, min: u64| -> anyhow::Result<Duration> {
+        let secs = |name: &str, default: i64, min: i64, max: i64| -> anyhow::Result<i64> {
             let value = match var(name) {
                 None => default,
-                Some(raw) => raw.trim().parse::<u64>().with_context(|| {
-                    format!("{name} must be a whole number of seconds, not {raw:?}")
-                })?,
+                Some(raw) => raw
+                    .trim()
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|v| *v >= 0)
+                    .with_context(|| {
+                        format!("{name} must be a whole number of seconds, not {raw:?}")
+                    })?,
             };
             if value < min {
                 bail!("{name} must be at least {min}, not {value}");
             }
-            Ok(Duration::from_secs(value))
+            if value > max {
+                bail!("{name} must be at most {max}, not {value}");
+            }
+            Ok(value)
         };
-        let access_token_ttl = secs("ACCESS_TOKEN_TTL_SECS", 900, 1)?;
-        let refresh_token_ttl = secs("REFRESH_TOKEN_TTL_SECS", 604_800, 1)?;
-        let refresh_idle_ttl = secs("REFRESH_IDLE_TTL_SECS", 86_400, 1)?;
-        let refresh_reuse_grace = secs("REFRESH_REUSE_GRACE_SECS", 10, 0)?;
-        let login_throttle_window = secs("LOGIN_THROTTLE_WINDOW_SECS", 900, 1)?;
-        let jwt_leeway = secs("JWT_LEEWAY_SECS", 0, 0)?;
-        if jwt_leeway.as_secs() > MAX_LEEWAY_SECS {
-            bail!(
-                "JWT_LEEWAY_SECS must be at most {MAX_LEEWAY_SECS}, not {}",
-                jwt_leeway.as_secs()
-            );
-        }
+        let access_token_ttl_secs = secs("ACCESS_TOKEN_TTL_SECS", 900, 1, MAX_SECS)?;
+        let refresh_token_ttl_secs = secs("REFRESH_TOKEN_TTL_SECS", 604_800, 1, MAX_SECS)?;
+        let refresh_idle_ttl_secs = secs("REFRESH_IDLE_TTL_SECS", 86_400, 1, MAX_SECS)?;
+        let refresh_reuse_grace_secs = secs("REFRESH_REUSE_GRACE_SECS", 10, 0, MAX_SECS)?;
+        let login_throttle_window_secs = secs("LOGIN_THROTTLE_WINDOW_SECS", 900, 1, MAX_SECS)?;
+        let jwt_leeway_secs = secs("JWT_LEEWAY_SECS", 0, 0, MAX_LEEWAY_SECS)?;
         let login_max_failures = match var("LOGIN_MAX_FAILURES") {
             None => 5,
             Some(raw) => raw
@@ -169,13 +172,13 @@ impl Config {
             database_url,
             jwt_secret,
             jwt_secret_source,
-            access_token_ttl,
-            refresh_token_ttl,
-            refresh_idle_ttl,
-            refresh_reuse_grace,
+            access_token_ttl_secs,
+            refresh_token_ttl_secs,
+            refresh_idle_ttl_secs,
+            refresh_reuse_grace_secs,
             login_max_failures,
-            login_throttle_window,
-            jwt_leeway,
+            login_throttle_window_secs,
+            jwt_leeway_secs,
             mode,
         })
     }
@@ -273,12 +276,12 @@ mod tests {
     #[test]
     fn defaults_match_the_documentation() {
         let c = config(&[("JWT_SECRET", SECRET), ("DATABASE_URL", "sqlite::memory:")]).unwrap();
-        assert_eq!(c.access_token_ttl, Duration::from_secs(900));
-        assert_eq!(c.refresh_token_ttl, Duration::from_secs(604_800));
-        assert_eq!(c.refresh_idle_ttl, Duration::from_secs(86_400));
-        assert_eq!(c.refresh_reuse_grace, Duration::from_secs(10));
+        assert_eq!(c.access_token_ttl_secs, 900);
+        assert_eq!(c.refresh_token_ttl_secs, 604_800);
+        assert_eq!(c.refresh_idle_ttl_secs, 86_400);
+        assert_eq!(c.refresh_reuse_grace_secs, 10);
         assert_eq!(c.login_max_failures, 5);
-        assert_eq!(c.login_throttle_window, Duration::from_secs(900));
+        assert_eq!(c.login_throttle_window_secs, 900);
         assert_eq!(c.mode, Mode::Development);
         assert_eq!(
             config(&[("JWT_SECRET", SECRET)]).unwrap().database_url,
@@ -297,6 +300,7 @@ mod tests {
             ("LOGIN_MAX_FAILURES", "0"),
             ("LOGIN_THROTTLE_WINDOW_SECS", "x"),
             ("JWT_LEEWAY_SECS", "61"),
+            ("ACCESS_TOKEN_TTL_SECS", "99999999999999"),
             ("LEPTOS_ENV", "staging"),
             ("DATABASE_URL", "postgres://localhost/db"),
         ] {

@@ -1,11 +1,15 @@
-//! The HTTP server (server only): configuration, state, middleware, and the axum router that
-//! serves pages (SSR), the API (server functions) and static files.
+//! The HTTP server (server only): configuration, state, extractors, handlers, middleware, and
+//! the axum router that serves pages (SSR), the API (server functions) and static files. This
+//! is the edge: the only place that speaks HTTP and maps the core's errors onto the API's.
 
 pub mod api_boundary;
 pub mod cli;
 pub mod config;
+pub mod cookies;
 pub mod csp;
-pub mod endpoints;
+pub mod error;
+pub mod extract;
+pub mod handlers;
 pub mod page_session;
 pub mod state;
 
@@ -27,16 +31,16 @@ use tower_http::{
 /// returns the state every request shares.
 pub async fn prepare(config: Config, leptos_options: LeptosOptions) -> anyhow::Result<AppState> {
     prepare_data_dir(&config.database_url)?;
-    let pool = crate::db::connect(&config.database_url)
+    let db = crate::db::connect(&config.database_url)
         .await
         .context("cannot open the database (DATABASE_URL)")?;
     if config.mode == config::Mode::Development {
-        endpoints::seed_demo_users(&pool)
+        crate::auth::accounts::seed_demo_users(&db)
             .await
             .context("creating the demo users")?;
     }
     crate::auth::password::warm_up();
-    AppState::new(config, pool, leptos_options)
+    AppState::new(config, db, leptos_options)
 }
 
 /// Creates the folder of the SQLite file, which SQLite will not do itself.

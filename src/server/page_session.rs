@@ -4,9 +4,8 @@
 //! Read-only: the cookie is looked up (never rotated) and the result is put in the request's
 //! extensions, where the app reads it through Leptos' `Parts` context.
 
-use crate::api::{Role, SessionInfo};
-use crate::auth::{sessions, unix_now};
-use crate::server::{api_boundary::API_PREFIX, endpoints::refresh_cookie, state::AppState};
+use crate::api::SessionInfo;
+use crate::server::{api_boundary::API_PREFIX, extract::RefreshCookie, state::AppState};
 use axum::{
     extract::{Request, State},
     middleware::Next,
@@ -31,22 +30,16 @@ pub async fn page_session(
         && !path.starts_with(&format!("/{}/", state.leptos_options.site_pkg_dir));
     if is_page {
         let (parts, body) = request.into_parts();
-        let session = match refresh_cookie(&parts) {
-            None => None,
-            Some(token) => {
-                match sessions::peek(&state.pool, token, state.session_policy(), unix_now()).await {
-                    Ok(user) => user.and_then(|u| {
-                        Role::parse(&u.role).map(|role| SessionInfo {
-                            username: u.username,
-                            role,
-                        })
-                    }),
-                    Err(e) => {
-                        // A failed lookup renders the page as anonymous; the API stays authoritative.
-                        tracing::error!(error = %e, "looking up the page session");
-                        None
-                    }
-                }
+        let cookie = RefreshCookie::from_parts(&parts);
+        let session = match state.auth.peek(cookie.as_deref()).await {
+            Ok(user) => user.map(|u| SessionInfo {
+                username: u.username,
+                role: u.role,
+            }),
+            Err(e) => {
+                // A failed lookup renders the page as anonymous; the API stays authoritative.
+                tracing::error!(error = %e, "looking up the page session");
+                None
             }
         };
         request = Request::from_parts(parts, body);

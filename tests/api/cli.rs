@@ -56,10 +56,7 @@ async fn user_add_refuses_a_duplicate_name() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("already exists"));
     // The existing account is unchanged.
-    assert_eq!(
-        app.login("user", "user-secret-42").await.status(),
-        StatusCode::OK
-    );
+    assert_eq!(app.login_as(USER).await.status(), StatusCode::OK);
 }
 
 #[tokio::test]

@@ -1,17 +1,53 @@
 //! Test harness: the real server on 127.0.0.1:0 with a fresh SQLite file per test, and typed
 //! helpers for its endpoints.
+//!
+//! `TEST_LOG=1 cargo test --features ssr …` prints the server's log for the tests that run
+//! (quiet by default, so a failing test's output stays readable).
 
 use jwt_auth::server::{self, config::Config};
 use leptos::config::LeptosOptions;
 use reqwest::{header, Response, StatusCode};
 use serde_json::{json, Value};
 use sqlx::SqlitePool;
-use std::{collections::HashMap, net::SocketAddr, path::PathBuf};
+use std::{collections::HashMap, net::SocketAddr, path::PathBuf, sync::Once};
 use tempfile::TempDir;
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
 /// The JWT secret of test servers (so tests can forge tokens with it or with others).
 pub const TEST_SECRET: &str = "integration-test-secret-0123456789abcdef";
+
+/// An account that exists on every test server (the development demo users).
+#[derive(Debug, Clone, Copy)]
+pub struct TestUser {
+    pub name: &'static str,
+    pub password: &'static str,
+}
+
+/// The demo account with role `user`.
+pub const USER: TestUser = TestUser {
+    name: "user",
+    password: "user-secret-42",
+};
+/// The demo account with role `admin`.
+pub const ADMIN: TestUser = TestUser {
+    name: "admin",
+    password: "admin-secret-42",
+};
+
+/// Shows the server's log when `TEST_LOG` is set (once per test binary).
+fn init_test_log() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,jwt_auth=debug".into());
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_test_writer()
+                .try_init();
+        }
+    });
+}
 
 /// A running server.
 pub struct TestApp {
@@ -22,6 +58,9 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The environment the server was configured with.
     pub vars: HashMap<String, String>,
+    /// A second connection pool to the server's database, for arranging time ("the rotation
+    /// was a minute ago") and inspecting what was stored.
+    pool: SqlitePool,
     dir: TempDir,
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<anyhow::Result<()>>>,
@@ -56,6 +95,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
 }
 
 async fn start(dir: TempDir, vars: HashMap<String, String>) -> TestApp {
+    init_test_log();
     let config = Config::from_lookup(|name| vars.get(name).cloned()).expect("test config");
     let site_root = vars
         .get("LEPTOS_SITE_ROOT")
@@ -79,10 +119,17 @@ async fn start(dir: TempDir, vars: HashMap<String, String>) -> TestApp {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client");
+    let pool = SqlitePool::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("test.db").display()
+    ))
+    .await
+    .expect("open db");
     TestApp {
         addr,
         client,
         vars,
+        pool,
         dir,
         shutdown: Some(tx),
         handle: Some(handle),
@@ -100,12 +147,9 @@ impl TestApp {
         self.dir.path().join("test.db")
     }
 
-    /// A second connection to the server's database, for arranging time ("the rotation was a
-    /// minute ago") and inspecting what was stored.
-    pub async fn db(&self) -> SqlitePool {
-        SqlitePool::connect(&format!("sqlite://{}", self.db_path().display()))
-            .await
-            .expect("open db")
+    /// The test's own pool on the server's database (see the field).
+    pub fn db(&self) -> &SqlitePool {
+        &self.pool
     }
 
     /// Stops the server (waiting for it to finish) and starts a new one on the same database
@@ -118,6 +162,7 @@ impl TestApp {
     }
 
     async fn stop(&mut self) {
+        self.pool.close().await;
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -161,9 +206,14 @@ impl TestApp {
         .await
     }
 
+    /// `POST /api/login` as `user`.
+    pub async fn login_as(&self, user: TestUser) -> Response {
+        self.login(user.name, user.password).await
+    }
+
     /// Logs the demo user in and returns (access token, refresh token).
     pub async fn login_user(&self) -> (String, String) {
-        let response = self.login("user", "user-secret-42").await;
+        let response = self.login_as(USER).await;
         assert_eq!(response.status(), StatusCode::OK);
         let cookie = refresh_cookie(&response).expect("refresh cookie");
         let body: Value = response.json().await.expect("json");
@@ -204,7 +254,7 @@ impl TestApp {
 }
 
 /// The refresh cookie's name.
-pub const COOKIE: &str = jwt_auth::auth::refresh_token::COOKIE_NAME;
+pub const COOKIE: &str = jwt_auth::server::cookies::REFRESH_COOKIE;
 
 /// The whole `Set-Cookie` header for the refresh cookie, if the response sets it.
 pub fn set_cookie_header(response: &Response) -> Option<String> {

@@ -14,7 +14,7 @@ fn decode_part(token: &str, index: usize) -> Value {
 async fn correct_credentials_return_an_access_token_and_set_the_refresh_cookie() {
     let app = spawn_app().await;
 
-    let response = app.login("user", "user-secret-42").await;
+    let response = app.login_as(USER).await;
 
     assert_eq!(response.status(), StatusCode::OK);
     let cookie = set_cookie_header(&response).expect("refresh cookie set");
@@ -46,7 +46,7 @@ async fn correct_credentials_return_an_access_token_and_set_the_refresh_cookie()
 async fn the_access_token_is_hs256_with_the_documented_claims() {
     let app = spawn_app_with(&[("ACCESS_TOKEN_TTL_SECS", "120")]).await;
 
-    let response = app.login("admin", "admin-secret-42").await;
+    let response = app.login_as(ADMIN).await;
     let body: Value = response.json().await.unwrap();
     let jwt = body["jwt"].as_str().unwrap();
 
@@ -92,7 +92,7 @@ async fn usernames_are_case_insensitive_but_passwords_are_not() {
     let app = spawn_app().await;
 
     assert_eq!(
-        app.login("USER", "user-secret-42").await.status(),
+        app.login("USER", USER.password).await.status(),
         StatusCode::OK
     );
     assert_eq!(
@@ -126,7 +126,7 @@ async fn too_many_failures_throttle_the_username_with_retry_after() {
     }
 
     // Even the right password is refused while throttled.
-    let response = app.login("user", "user-secret-42").await;
+    let response = app.login_as(USER).await;
 
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     let retry_after: u64 = response.headers()[header::RETRY_AFTER]
@@ -139,10 +139,7 @@ async fn too_many_failures_throttle_the_username_with_retry_after() {
     assert_eq!(body["error"], "too_many_attempts");
     assert_eq!(body["retry_after"], retry_after);
     // Other accounts are not affected.
-    assert_eq!(
-        app.login("admin", "admin-secret-42").await.status(),
-        StatusCode::OK
-    );
+    assert_eq!(app.login_as(ADMIN).await.status(), StatusCode::OK);
 }
 
 #[tokio::test]
@@ -156,20 +153,17 @@ async fn throttling_ends_when_the_window_has_passed() {
         app.login("user", "wrong").await;
     }
     assert_eq!(
-        app.login("user", "user-secret-42").await.status(),
+        app.login_as(USER).await.status(),
         StatusCode::TOO_MANY_REQUESTS
     );
 
     // The window started ten minutes and one second ago.
     sqlx::query("UPDATE login_failures SET window_start = window_start - 601")
-        .execute(&app.db().await)
+        .execute(app.db())
         .await
         .unwrap();
 
-    assert_eq!(
-        app.login("user", "user-secret-42").await.status(),
-        StatusCode::OK
-    );
+    assert_eq!(app.login_as(USER).await.status(), StatusCode::OK);
 }
 
 #[tokio::test]
@@ -178,10 +172,7 @@ async fn a_successful_login_resets_the_failure_count() {
     for _ in 0..2 {
         app.login("user", "wrong").await;
     }
-    assert_eq!(
-        app.login("user", "user-secret-42").await.status(),
-        StatusCode::OK
-    );
+    assert_eq!(app.login_as(USER).await.status(), StatusCode::OK);
 
     // Two more failures would make four in a row without the reset.
     for _ in 0..2 {
@@ -190,10 +181,7 @@ async fn a_successful_login_resets_the_failure_count() {
             StatusCode::UNAUTHORIZED
         );
     }
-    assert_eq!(
-        app.login("user", "user-secret-42").await.status(),
-        StatusCode::OK
-    );
+    assert_eq!(app.login_as(USER).await.status(), StatusCode::OK);
 }
 
 #[tokio::test]
@@ -224,11 +212,11 @@ async fn the_audit_log_records_logins_without_secrets() {
     app.login("user", "wrong-password-xyz").await;
     app.login("user", "wrong-password-xyz").await;
 
-    let db = app.db().await;
+    let db = app.db();
     type EventRow = (String, Option<String>, Option<String>, Option<String>);
     let rows: Vec<EventRow> =
         sqlx::query_as("SELECT kind, username, ip, user_agent FROM auth_events ORDER BY id")
-            .fetch_all(&db)
+            .fetch_all(db)
             .await
             .unwrap();
 
@@ -243,15 +231,11 @@ async fn the_audit_log_records_logins_without_secrets() {
         "SELECT kind || '|' || COALESCE(username, '') || '|' || COALESCE(family_id, '') || '|'
                 || COALESCE(ip, '') || '|' || COALESCE(user_agent, '') FROM auth_events",
     )
-    .fetch_all(&db)
+    .fetch_all(db)
     .await
     .unwrap();
     let everything = format!("{rows:?}{dump:?}");
-    for secret in [
-        "user-secret-42",
-        "wrong-password-xyz",
-        refresh_token.as_str(),
-    ] {
+    for secret in [USER.password, "wrong-password-xyz", refresh_token.as_str()] {
         assert!(!everything.contains(secret), "audit log holds a secret");
     }
 }

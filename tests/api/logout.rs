@@ -19,7 +19,7 @@ async fn logout_revokes_the_session_and_clears_the_cookie() {
     assert!(response.bytes().await.unwrap().is_empty());
     assert_eq!(app.refresh(&token).await.status(), StatusCode::UNAUTHORIZED);
     let reason: String = sqlx::query_scalar("SELECT revoked_reason FROM refresh_tokens")
-        .fetch_one(&app.db().await)
+        .fetch_one(app.db())
         .await
         .unwrap();
     assert_eq!(reason, "logout");
@@ -56,7 +56,7 @@ async fn logout_is_idempotent() {
         assert!(clears_cookie(&response));
     }
     let logouts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM auth_events WHERE kind = 'logout'")
-        .fetch_one(&app.db().await)
+        .fetch_one(app.db())
         .await
         .unwrap();
     assert_eq!(logouts, 1, "only the first logout ended a session");

@@ -124,7 +124,7 @@ async fn login_with_headers(app: &TestApp, headers: &[(&str, String)]) -> reqwes
         .client
         .post(app.url("/api/login"))
         .header(header::CONTENT_TYPE, "application/json")
-        .body(r#"{"username":"user","password":"user-secret-42"}"#);
+        .body(serde_json::json!({"username": USER.name, "password": USER.password}).to_string());
     for (name, value) in headers {
         request = request.header(*name, value);
     }

@@ -126,7 +126,7 @@ async fn the_wasm_bundle_is_served_gzipped_and_api_answers_are_not() {
         .client
         .post(app.url("/api/login"))
         .header(header::ACCEPT_ENCODING, "gzip")
-        .json(&serde_json::json!({"username": "user", "password": "user-secret-42"}))
+        .json(&serde_json::json!({"username": USER.name, "password": USER.password}))
         .send()
         .await
         .unwrap();

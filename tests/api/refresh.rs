@@ -11,7 +11,7 @@ async fn rotations_happened_ago(app: &TestApp, seconds: i64) {
         "UPDATE refresh_tokens SET rotated_at = rotated_at - ? WHERE rotated_at IS NOT NULL",
     )
     .bind(seconds)
-    .execute(&app.db().await)
+    .execute(app.db())
     .await
     .unwrap();
 }
@@ -57,7 +57,7 @@ async fn only_a_sha256_hash_of_the_refresh_token_is_stored() {
     let (_, token) = app.login_user().await;
 
     let hashes: Vec<Vec<u8>> = sqlx::query_scalar("SELECT token_hash FROM refresh_tokens")
-        .fetch_all(&app.db().await)
+        .fetch_all(app.db())
         .await
         .unwrap();
 
@@ -93,7 +93,7 @@ async fn reuse_inside_the_grace_window_keeps_the_user_logged_in() {
     assert_eq!(app.refresh(&from_second).await.status(), StatusCode::OK);
     let revoked: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM refresh_tokens WHERE revoked_at IS NOT NULL")
-            .fetch_one(&app.db().await)
+            .fetch_one(app.db())
             .await
             .unwrap();
     assert_eq!(revoked, 0);
@@ -113,17 +113,17 @@ async fn reuse_after_the_grace_window_revokes_the_whole_family() {
     // The legitimate newest token is dead too: the thief cannot have raced ahead with it.
     assert_refresh_refused(&app, &newest).await;
     assert_eq!(app.refresh(&other_session).await.status(), StatusCode::OK);
-    let db = app.db().await;
+    let db = app.db();
     let reasons: Vec<String> = sqlx::query_scalar(
         "SELECT DISTINCT revoked_reason FROM refresh_tokens WHERE revoked_at IS NOT NULL",
     )
-    .fetch_all(&db)
+    .fetch_all(db)
     .await
     .unwrap();
     assert_eq!(reasons, ["reuse_detected"]);
     let events: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM auth_events WHERE kind = 'reuse_detected'")
-            .fetch_one(&db)
+            .fetch_one(db)
             .await
             .unwrap();
     assert_eq!(events, 1);
@@ -158,11 +158,11 @@ async fn twenty_concurrent_refreshes_of_one_cookie_leave_a_working_session() {
             StatusCode::OK
         );
     }
-    let db = app.db().await;
+    let db = app.db();
     let (rows, families, revoked): (i64, i64, i64) = sqlx::query_as(
         "SELECT COUNT(*), COUNT(DISTINCT family_id), COUNT(revoked_at) FROM refresh_tokens",
     )
-    .fetch_one(&db)
+    .fetch_one(db)
     .await
     .unwrap();
     assert_eq!((rows, families, revoked), (1 + 20 + 20, 1, 0));
@@ -189,7 +189,7 @@ async fn a_session_ends_at_its_absolute_expiry_and_rotation_never_extends_it() {
     let (_, first) = app.login_user().await;
     // The session started half an hour ago.
     sqlx::query("UPDATE refresh_tokens SET expires_at = expires_at - 1800")
-        .execute(&app.db().await)
+        .execute(app.db())
         .await
         .unwrap();
 
@@ -212,7 +212,7 @@ async fn a_session_ends_at_its_absolute_expiry_and_rotation_never_extends_it() {
         "cookie lives only the remaining time: {header}"
     );
     sqlx::query("UPDATE refresh_tokens SET expires_at = expires_at - 1800")
-        .execute(&app.db().await)
+        .execute(app.db())
         .await
         .unwrap();
     assert_refresh_refused(&app, &second).await;
@@ -224,7 +224,7 @@ async fn an_idle_session_expires() {
     let (_, token) = app.login_user().await;
 
     sqlx::query("UPDATE refresh_tokens SET last_used_at = last_used_at - 601")
-        .execute(&app.db().await)
+        .execute(app.db())
         .await
         .unwrap();
 

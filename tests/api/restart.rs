@@ -23,7 +23,7 @@ async fn sessions_and_the_generated_dev_secret_survive_a_restart() {
 async fn production_mode_has_no_demo_users() {
     let app = spawn_app_with(&[("LEPTOS_ENV", "PROD")]).await;
 
-    let response = app.login("user", "user-secret-42").await;
+    let response = app.login_as(USER).await;
 
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }

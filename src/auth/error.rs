@@ -1,0 +1,58 @@
+//! `AuthError`: every way the security core can refuse or fail, in its own words. The server
+//! maps each variant to an API error code and status in one place (`server::error`).
+
+use crate::auth::{accounts::UsernameError, jwt::TokenError};
+use crate::db::DbError;
+
+/// Why an authentication step did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// A login without a username or a password.
+    #[error("enter a username and a password")]
+    MissingCredentials,
+    /// Wrong username or password (never told apart).
+    #[error("wrong username or password")]
+    InvalidCredentials,
+    /// Too many failed logins; retry after this many seconds.
+    #[error("too many failed attempts; retry in {retry_after} s")]
+    Throttled { retry_after: u64 },
+    /// The refresh token cannot continue a session.
+    #[error("refresh refused: {0}")]
+    RefreshRefused(RefreshRefusal),
+    /// A protected call without a bearer token.
+    #[error("no bearer token")]
+    MissingToken,
+    /// A bearer token that is expired or not valid.
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    /// A new account's name is taken.
+    #[error("a user of that name already exists")]
+    UsernameTaken,
+    /// A username that breaks the rules (see `accounts::Username`).
+    #[error(transparent)]
+    InvalidUsername(#[from] UsernameError),
+    /// Storage failed.
+    #[error(transparent)]
+    Database(#[from] DbError),
+    /// Hashing or signing failed: never the caller's fault.
+    #[error("{0}")]
+    Crypto(String),
+}
+
+/// Why a refresh token was refused. The client only ever learns `invalid_refresh_token`; the
+/// log learns which.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RefreshRefusal {
+    /// Missing, malformed, or not a token we issued.
+    #[error("unknown refresh token")]
+    Unknown,
+    /// Past its absolute or idle expiry.
+    #[error("refresh token expired")]
+    Expired,
+    /// Its family was revoked (logout or earlier theft).
+    #[error("refresh token revoked")]
+    Revoked,
+    /// A rotated token reused after the grace window; the family has just been revoked.
+    #[error("refresh token reused after rotation; family revoked")]
+    ReuseDetected,
+}

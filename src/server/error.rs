@@ -1,0 +1,50 @@
+//! The one place where the security core's errors become the API's error contract.
+
+use crate::api::{ApiError, ErrorCode};
+use crate::auth::{jwt::TokenError, AuthError};
+use axum::response::{IntoResponse, Response};
+
+impl From<AuthError> for ApiError {
+    fn from(err: AuthError) -> Self {
+        match err {
+            AuthError::MissingCredentials => ApiError::with_message(
+                ErrorCode::InvalidRequest,
+                "Enter a username and a password.",
+            ),
+            AuthError::InvalidCredentials => ApiError::new(ErrorCode::InvalidCredentials),
+            AuthError::Throttled { retry_after } => ApiError::too_many_attempts(retry_after),
+            AuthError::RefreshRefused(_) => ApiError::new(ErrorCode::InvalidRefreshToken),
+            AuthError::MissingToken => ApiError::new(ErrorCode::MissingToken),
+            AuthError::Token(TokenError::Expired) => ApiError::new(ErrorCode::TokenExpired),
+            AuthError::Token(TokenError::Invalid) => ApiError::new(ErrorCode::InvalidToken),
+            AuthError::InvalidUsername(rule) => ApiError::with_message(
+                ErrorCode::InvalidRequest,
+                format!("Invalid username: {rule}."),
+            ),
+            AuthError::UsernameTaken => {
+                ApiError::with_message(ErrorCode::InvalidRequest, "That username is taken.")
+            }
+            AuthError::Database(e) => internal("database", e),
+            AuthError::Crypto(e) => internal("crypto", e),
+        }
+    }
+}
+
+/// Logs a server-side failure and turns it into an opaque 500: details stay in the log.
+pub fn internal(context: &str, err: impl std::fmt::Display) -> ApiError {
+    tracing::error!(error = %err, "{context}");
+    ApiError::new(ErrorCode::Internal)
+}
+
+impl From<std::convert::Infallible> for ApiError {
+    fn from(never: std::convert::Infallible) -> Self {
+        match never {}
+    }
+}
+
+/// Extractors and plain axum handlers answer with the same JSON error as server functions.
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        crate::server::api_boundary::error_response(&self)
+    }
+}
