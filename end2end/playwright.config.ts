@@ -6,7 +6,11 @@ import path from 'node:path';
 // One freshly started server per run, on its own port, with a throw-away SQLite database (and
 // its generated development secret) in a new temporary folder.
 const port = Number(process.env.E2E_PORT ?? 3100);
-const dataDir = mkdtempSync(path.join(tmpdir(), 'jwt-auth-e2e-'));
+// Workers load this file again; the environment they inherit keeps them on the same folder.
+process.env.E2E_DATA_DIR ??= mkdtempSync(path.join(tmpdir(), 'jwt-auth-e2e-'));
+const dataDir = process.env.E2E_DATA_DIR;
+// Tests read the server's database through this (see helpers.ts `dbValue`).
+process.env.E2E_DB = path.join(dataDir, 'e2e.db');
 export const baseURL = `http://127.0.0.1:${port}`;
 
 // Debian's Chromium (Playwright's own browser download is not used). As root it needs
@@ -60,7 +64,7 @@ export default defineConfig({
     stdout: 'pipe',
     stderr: 'pipe',
     env: {
-      DATABASE_URL: `sqlite://${dataDir}/e2e.db?mode=rwc`,
+      DATABASE_URL: `sqlite://${process.env.E2E_DB}?mode=rwc`,
       LEPTOS_ENV: 'DEV',
       LEPTOS_OUTPUT_NAME: 'jwt-auth',
       // scripts/test builds the site into its own folder.

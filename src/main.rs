@@ -31,16 +31,16 @@ async fn run(args: &[String]) -> anyhow::Result<()> {
             print!("{}", cli::USAGE);
             Ok(())
         }
-        cli::Command::AddUser { username, role } => {
-            let password = cli::read_password(std::io::stdin().lock())?;
-            // Adding a user needs only the database, not the JWT secret.
+        cli::Command::User(command) => {
+            // Account commands need only the database, not the JWT secret.
             let database_url = std::env::var("DATABASE_URL")
                 .ok()
                 .filter(|v| !v.trim().is_empty())
                 .unwrap_or_else(|| server::config::DEFAULT_DATABASE_URL.to_owned());
             server::prepare_data_dir(&database_url)?;
-            cli::add_user(&database_url, &username, role, password).await?;
-            println!("added {username} ({role})");
+            let output =
+                cli::run_user_command(command, &database_url, std::io::stdin().lock()).await?;
+            println!("{output}");
             Ok(())
         }
         cli::Command::Serve => {

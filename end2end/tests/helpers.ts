@@ -1,8 +1,9 @@
 import { expect, type Page, type Request } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
 
 export const SECRET_PATH = '/secret-random-number';
 export const STORAGE_KEY = 'jwt-auth.session';
-export const REFRESH_COOKIE = 'jwt_auth_refresh';
+export const REFRESH_COOKIE = '__Host-jwt_auth_refresh';
 export const EXPIRED_NOTICE = 'Your session has expired. Please log in again.';
 
 /** Logs in through the form and waits for the first secret number. */
@@ -89,4 +90,22 @@ export async function screenshot(page: Page, name: string, outputPath: (name: st
   const paths = [outputPath(`${name}.png`)];
   if (process.env.UPDATE_SCREENSHOTS === '1') paths.push(`../docs/screenshots/${name}.png`);
   for (const path of paths) await page.screenshot({ path });
+}
+
+/** The claims of an access token (its payload, decoded without verification). */
+export function claimsOf(jwt: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString());
+}
+
+/**
+ * The first column of the first row of `sql` (with `?` bound to `params`), read from the test
+ * server's SQLite database with Python's sqlite3 (Node 20 has no SQLite of its own).
+ */
+export function dbValue(sql: string, ...params: string[]): string {
+  const script =
+    'import sqlite3, sys, json; c = sqlite3.connect(sys.argv[1]); ' +
+    'print(c.execute(sys.argv[2], json.loads(sys.argv[3])).fetchone()[0])';
+  return execFileSync('python3', ['-c', script, process.env.E2E_DB!, sql, JSON.stringify(params)])
+    .toString()
+    .trim();
 }

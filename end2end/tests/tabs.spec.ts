@@ -1,5 +1,13 @@
 import { test, expect } from '@playwright/test';
-import { SECRET_PATH, login, recordApiCalls, waitForAccessTokenExpiry } from './helpers';
+import {
+  SECRET_PATH,
+  claimsOf,
+  dbValue,
+  login,
+  recordApiCalls,
+  storedToken,
+  waitForAccessTokenExpiry,
+} from './helpers';
 
 test('logging out in one tab sends the other tab to /login', async ({ context }) => {
   const first = await context.newPage();
@@ -27,7 +35,7 @@ test('logging in in one tab takes the other tab off the login page', async ({ co
   await expect(waiting.locator('#secret-value')).toHaveText(/^\d+$/);
 });
 
-test('two tabs refreshing at the same moment both stay logged in', async ({ context }) => {
+test('two tabs refreshing at the same moment both stay logged in, with one live token', async ({ context }) => {
   const first = await context.newPage();
   await login(first);
   const second = await context.newPage();
@@ -54,6 +62,11 @@ test('two tabs refreshing at the same moment both stay logged in', async ({ cont
   expect(refreshes.every((status) => status === 200)).toBe(true);
   await expect(first).toHaveURL(SECRET_PATH);
   await expect(second).toHaveURL(SECRET_PATH);
+  // However the refreshes raced, the session was not forked: exactly one token is live.
+  const sid = claimsOf(await storedToken(first)).sid as string;
+  const live = 'SELECT COUNT(*) FROM refresh_tokens WHERE session_id = ? AND rotated_at IS NULL';
+  expect(dbValue(live, sid)).toBe('1');
+  expect(dbValue('SELECT COUNT(*) FROM sessions WHERE id = ? AND revoked_at IS NULL', sid)).toBe('1');
   await first.reload();
   await expect(first.locator('#secret-value')).toHaveText(/^\d+$/);
 });

@@ -6,9 +6,10 @@ use crate::auth::{
     AuthError,
 };
 
-/// Verifies an `Authorization` header value (`None`: no header) and returns the token's claims:
-/// `MissingToken` without a bearer token, `Token(..)` when it is expired or not valid.
-pub fn authorize(header: Option<&[u8]>, keys: &JwtKeys) -> Result<Claims, AuthError> {
+/// Verifies an `Authorization` header value (`None`: no header) at time `now` and returns the
+/// token's claims: `MissingToken` without a bearer token, `Token(..)` when it is expired or not
+/// valid. (Whether its session was revoked is [`crate::auth::Auth::authorize`]'s question.)
+pub fn authorize(header: Option<&[u8]>, keys: &JwtKeys, now: i64) -> Result<Claims, AuthError> {
     let value = header.ok_or(AuthError::MissingToken)?;
     let value = std::str::from_utf8(value)
         .map_err(|_| AuthError::Token(crate::auth::jwt::TokenError::Invalid))?;
@@ -21,28 +22,39 @@ pub fn authorize(header: Option<&[u8]>, keys: &JwtKeys) -> Result<Claims, AuthEr
     if token.is_empty() {
         return Err(AuthError::MissingToken);
     }
-    Ok(keys.verify(token)?)
+    Ok(keys.verify(token, now)?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::jwt::TokenError;
+    use crate::auth::jwt::{Subject, TokenError, TokenSettings};
+    use crate::auth::unix_now;
     use crate::model::Role;
 
     fn keys() -> JwtKeys {
-        JwtKeys::new(b"bearer-test-secret-bearer-test-secret", 900, 0).unwrap()
+        let settings = TokenSettings {
+            ttl_secs: 900,
+            leeway_secs: 0,
+            issuer: "http://127.0.0.1:3000".into(),
+            audience: "http://127.0.0.1:3000/api".into(),
+        };
+        JwtKeys::new(b"bearer-test-secret-bearer-test-secret", settings).unwrap()
     }
 
     fn check(value: &str) -> Result<Claims, AuthError> {
-        authorize(Some(value.as_bytes()), &keys())
+        authorize(Some(value.as_bytes()), &keys(), unix_now())
     }
 
     #[test]
     fn valid_bearer_token_yields_claims() {
-        let token = keys()
-            .issue(3, "admin", Role::Admin, crate::auth::unix_now())
-            .unwrap();
+        let subject = Subject {
+            user_id: 3,
+            username: "admin",
+            role: Role::Admin,
+            session_id: "s",
+        };
+        let token = keys().issue(subject, unix_now()).unwrap();
         for header in [format!("Bearer {token}"), format!("bearer  {token}")] {
             let claims = check(&header).unwrap();
             assert_eq!(claims.username, "admin");
@@ -53,7 +65,7 @@ mod tests {
     #[test]
     fn missing_or_other_scheme_is_missing_token() {
         assert!(matches!(
-            authorize(None, &keys()),
+            authorize(None, &keys(), unix_now()),
             Err(AuthError::MissingToken)
         ));
         for header in ["Basic dXNlcjpwdw==", "Bearer "] {
@@ -71,7 +83,7 @@ mod tests {
             Err(AuthError::Token(TokenError::Invalid))
         ));
         assert!(matches!(
-            authorize(Some(b"Bearer \xff\xfe"), &keys()),
+            authorize(Some(b"Bearer \xff\xfe"), &keys(), unix_now()),
             Err(AuthError::Token(TokenError::Invalid))
         ));
     }

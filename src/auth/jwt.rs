@@ -1,18 +1,30 @@
-//! HS256 access tokens.
+//! HS256 access tokens, shaped as RFC 9068 access tokens.
 //!
 //! Verification pins the algorithm to HS256 (RFC 8725 §3.1): a token whose header says `none`,
 //! HS384/HS512 or RS256 is rejected before its signature is even considered, which closes the
-//! `alg: none` and RSA-public-key-as-HMAC-secret confusions. `exp` and `sub` are required.
+//! `alg: none` and RSA-public-key-as-HMAC-secret confusions. The header must say
+//! `typ: at+jwt` (RFC 8725 §3.11: explicit typing, so an ID token or any other JWT signed with
+//! the same key is not accepted as an access token), and `iss` and `aud` must be ours. `exp`,
+//! `sub`, `sid`, `iss` and `aud` are required; an `iat` in the future (beyond the leeway) is
+//! refused.
 
 use crate::model::Role;
 use jsonwebtoken::{errors::ErrorKind, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
+/// The `typ` header of our access tokens (RFC 9068 §2.1).
+pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
+
 /// The claims of an access token (times are Unix seconds).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
+    pub iss: String,
     /// The user's id, as a decimal string: RFC 7519 wants `sub` to be a string.
     pub sub: String,
+    pub aud: String,
+    /// The session (refresh-token family) the token was issued for: revoking the session
+    /// revokes the token.
+    pub sid: String,
     /// For display only; authorisation uses `sub` and `role`.
     pub username: String,
     pub role: Role,
@@ -29,9 +41,21 @@ pub enum TokenError {
     /// Genuine, but past `exp` (+ leeway): the client should refresh.
     #[error("the access token has expired")]
     Expired,
-    /// Anything else: garbage, tampered, wrong key or algorithm, missing claims.
+    /// Anything else: garbage, tampered, wrong key, algorithm, type, issuer or audience,
+    /// missing claims, issued in the future, or its session was revoked.
     #[error("the access token is not valid")]
     Invalid,
+}
+
+/// What the signer needs besides the key: lifetime, clock leeway, and who we are.
+#[derive(Debug, Clone)]
+pub struct TokenSettings {
+    pub ttl_secs: i64,
+    pub leeway_secs: i64,
+    /// `iss` of every token we issue, and the only one we accept.
+    pub issuer: String,
+    /// `aud` of every token we issue, and the only one we accept.
+    pub audience: String,
 }
 
 /// Signs and verifies access tokens with one HMAC key.
@@ -40,71 +64,99 @@ pub struct JwtKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
-    ttl_secs: i64,
+    settings: TokenSettings,
 }
 
 impl std::fmt::Debug for JwtKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JwtKeys")
-            .field("ttl_secs", &self.ttl_secs)
+            .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
 }
 
+/// The user and session a token is issued for.
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'a> {
+    pub user_id: i64,
+    pub username: &'a str,
+    pub role: Role,
+    pub session_id: &'a str,
+}
+
 impl JwtKeys {
-    /// Keys from the secret; tokens live `ttl_secs`; `exp` is checked with `leeway_secs` slack.
-    /// Fails only for an empty secret (the configuration already requires 32 bytes).
+    /// Keys from the secret. Fails only for an empty secret (the configuration already requires
+    /// 32 bytes).
     pub fn new(
         secret: &[u8],
-        ttl_secs: i64,
-        leeway_secs: i64,
+        settings: TokenSettings,
     ) -> Result<Self, jsonwebtoken::errors::Error> {
         let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = u64::try_from(leeway_secs).unwrap_or(0);
+        validation.leeway = settings.leeway_secs.unsigned_abs();
         validation.validate_exp = true;
-        validation.set_required_spec_claims(&["exp", "sub"]);
+        validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
+        validation.set_issuer(&[&settings.issuer]);
+        validation.set_audience(&[&settings.audience]);
         Ok(Self {
             encoding: EncodingKey::from_secret(secret)?,
             decoding: DecodingKey::from_secret(secret)?,
             validation,
-            ttl_secs,
+            settings,
         })
     }
 
     /// Seconds an issued token is valid.
     pub fn ttl_secs(&self) -> i64 {
-        self.ttl_secs
+        self.settings.ttl_secs
     }
 
-    /// Issues a token for a user at time `now`.
+    /// How long after its issue a token may still be presented: its lifetime plus the leeway.
+    /// A revoked session must stay in the revocation set this long.
+    pub fn max_token_age_secs(&self) -> i64 {
+        self.settings.ttl_secs + self.settings.leeway_secs
+    }
+
+    /// Issues a token for `subject` at time `now`.
     pub fn issue(
         &self,
-        user_id: i64,
-        username: &str,
-        role: Role,
+        subject: Subject<'_>,
         now: i64,
     ) -> Result<String, jsonwebtoken::errors::Error> {
         let mut jti = [0u8; 16];
         rand::fill(&mut jti);
         let claims = Claims {
-            sub: user_id.to_string(),
-            username: username.to_owned(),
-            role,
+            iss: self.settings.issuer.clone(),
+            sub: subject.user_id.to_string(),
+            aud: self.settings.audience.clone(),
+            sid: subject.session_id.to_owned(),
+            username: subject.username.to_owned(),
+            role: subject.role,
             iat: now,
-            exp: now.saturating_add(self.ttl_secs),
+            exp: now.saturating_add(self.settings.ttl_secs),
             jti: jti.iter().map(|b| format!("{b:02x}")).collect(),
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+        let mut header = Header::new(Algorithm::HS256);
+        header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
+        jsonwebtoken::encode(&header, &claims, &self.encoding)
     }
 
-    /// Verifies signature, algorithm and expiry, and returns the claims.
-    pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map(|data| data.claims)
+    /// Verifies signature, algorithm, type, issuer, audience and times at `now`, and returns
+    /// the claims.
+    pub fn verify(&self, token: &str, now: i64) -> Result<Claims, TokenError> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|e| match e.kind() {
                 ErrorKind::ExpiredSignature => TokenError::Expired,
                 _ => TokenError::Invalid,
-            })
+            })?;
+        // RFC 9068 §4: `at+jwt`, or its full media type, compared case-insensitively.
+        let typ_ok = data.header.typ.as_deref().is_some_and(|typ| {
+            typ.eq_ignore_ascii_case(ACCESS_TOKEN_TYP)
+                || typ.eq_ignore_ascii_case("application/at+jwt")
+        });
+        if !typ_ok || data.claims.iat > now.saturating_add(self.settings.leeway_secs) {
+            return Err(TokenError::Invalid);
+        }
+        Ok(data.claims)
     }
 }
 
@@ -114,13 +166,33 @@ mod tests {
     use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 
     const SECRET: &[u8] = b"unit-test-secret-unit-test-secret!!";
+    const ISS: &str = "http://127.0.0.1:3000";
+    const AUD: &str = "http://127.0.0.1:3000/api";
+
+    fn settings(leeway_secs: i64) -> TokenSettings {
+        TokenSettings {
+            ttl_secs: 900,
+            leeway_secs,
+            issuer: ISS.into(),
+            audience: AUD.into(),
+        }
+    }
 
     fn keys() -> JwtKeys {
-        JwtKeys::new(SECRET, 900, 0).unwrap()
+        JwtKeys::new(SECRET, settings(0)).unwrap()
     }
 
     fn now() -> i64 {
         crate::auth::unix_now()
+    }
+
+    fn subject(user_id: i64) -> Subject<'static> {
+        Subject {
+            user_id,
+            username: "user",
+            role: Role::User,
+            session_id: "session-1",
+        }
     }
 
     /// Builds a token by hand, signing `header.payload` with HMAC-SHA256 of `secret`.
@@ -137,23 +209,28 @@ mod tests {
         format!("{signing_input}.{sig}")
     }
 
+    const HEADER: &str = r#"{"alg":"HS256","typ":"at+jwt"}"#;
+
     fn claims_json(exp: i64) -> serde_json::Value {
-        serde_json::json!({"sub": "1", "username": "user", "role": "user", "iat": exp - 900, "exp": exp, "jti": "ab"})
+        serde_json::json!({"iss": ISS, "sub": "1", "aud": AUD, "sid": "s", "username": "user",
+                           "role": "user", "iat": exp - 900, "exp": exp, "jti": "ab"})
     }
 
     #[test]
     fn issued_token_has_the_documented_header_and_claims() {
         let at = now();
-        let token = keys().issue(7, "user", Role::User, at).unwrap();
+        let token = keys().issue(subject(7), at).unwrap();
         let header: serde_json::Value = serde_json::from_slice(
             &URL_SAFE_NO_PAD
                 .decode(token.split('.').next().unwrap())
                 .unwrap(),
         )
         .unwrap();
-        assert_eq!(header, serde_json::json!({"alg": "HS256", "typ": "JWT"}));
-        let claims = keys().verify(&token).unwrap();
+        assert_eq!(header, serde_json::json!({"alg": "HS256", "typ": "at+jwt"}));
+        let claims = keys().verify(&token, at).unwrap();
         assert_eq!(claims.sub, "7");
+        assert_eq!(claims.sid, "session-1");
+        assert_eq!((claims.iss.as_str(), claims.aud.as_str()), (ISS, AUD));
         assert_eq!(claims.username, "user");
         assert_eq!(claims.role, Role::User);
         assert_eq!(claims.iat, at);
@@ -162,69 +239,114 @@ mod tests {
     }
 
     #[test]
+    fn a_forged_token_of_the_right_shape_verifies() {
+        // The baseline for the refusals below: only the one thing each changes is wrong.
+        let token = forge(HEADER, &claims_json(now() + 600), SECRET);
+        assert!(keys().verify(&token, now()).is_ok());
+    }
+
+    #[test]
     fn each_token_gets_its_own_jti() {
         let at = now();
-        let a = keys()
-            .verify(&keys().issue(1, "u", Role::User, at).unwrap())
-            .unwrap();
-        let b = keys()
-            .verify(&keys().issue(1, "u", Role::User, at).unwrap())
-            .unwrap();
-        assert_ne!(a.jti, b.jti);
+        let a = keys().verify(&keys().issue(subject(1), at).unwrap(), at);
+        let b = keys().verify(&keys().issue(subject(1), at).unwrap(), at);
+        assert_ne!(a.unwrap().jti, b.unwrap().jti);
     }
 
     #[test]
     fn expired_token_is_reported_as_expired() {
-        let token = forge(
-            r#"{"alg":"HS256","typ":"JWT"}"#,
-            &claims_json(now() - 5),
-            SECRET,
-        );
-        assert_eq!(keys().verify(&token), Err(TokenError::Expired));
+        let token = forge(HEADER, &claims_json(now() - 5), SECRET);
+        assert_eq!(keys().verify(&token, now()), Err(TokenError::Expired));
     }
 
     #[test]
     fn leeway_accepts_recent_expiry_but_never_more_than_configured() {
-        let token = forge(
+        let lenient = JwtKeys::new(SECRET, settings(60)).unwrap();
+        let token = forge(HEADER, &claims_json(now() - 5), SECRET);
+        assert!(lenient.verify(&token, now()).is_ok());
+        let old = forge(HEADER, &claims_json(now() - 120), SECRET);
+        assert_eq!(lenient.verify(&old, now()), Err(TokenError::Expired));
+    }
+
+    #[test]
+    fn wrong_type_issuer_or_audience_is_invalid() {
+        let good = claims_json(now() + 600);
+        for header in [
             r#"{"alg":"HS256","typ":"JWT"}"#,
-            &claims_json(now() - 5),
+            r#"{"alg":"HS256"}"#,
+            r#"{"alg":"HS256","typ":"id+jwt"}"#,
+        ] {
+            let token = forge(header, &good, SECRET);
+            assert_eq!(
+                keys().verify(&token, now()),
+                Err(TokenError::Invalid),
+                "{header}"
+            );
+        }
+        let full_media_type = forge(
+            r#"{"alg":"HS256","typ":"application/AT+JWT"}"#,
+            &good,
             SECRET,
         );
-        assert!(JwtKeys::new(SECRET, 900, 60)
-            .unwrap()
-            .verify(&token)
+        assert!(keys().verify(&full_media_type, now()).is_ok());
+        for (claim, value) in [
+            ("iss", serde_json::json!("https://evil.example")),
+            ("aud", serde_json::json!("https://evil.example/api")),
+            ("iss", serde_json::Value::Null),
+            ("aud", serde_json::Value::Null),
+            ("sid", serde_json::Value::Null),
+        ] {
+            let mut claims = good.clone();
+            if value.is_null() {
+                claims.as_object_mut().unwrap().remove(claim);
+            } else {
+                claims[claim] = value;
+            }
+            let token = forge(HEADER, &claims, SECRET);
+            assert_eq!(
+                keys().verify(&token, now()),
+                Err(TokenError::Invalid),
+                "{claim}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_token_issued_in_the_future_is_invalid() {
+        let mut claims = claims_json(now() + 600);
+        claims["iat"] = (now() + 120).into();
+        let token = forge(HEADER, &claims, SECRET);
+        assert_eq!(keys().verify(&token, now()), Err(TokenError::Invalid));
+        let lenient = JwtKeys::new(SECRET, settings(60)).unwrap();
+        claims["iat"] = (now() + 30).into();
+        assert!(lenient
+            .verify(&forge(HEADER, &claims, SECRET), now())
             .is_ok());
-        let old = forge(
-            r#"{"alg":"HS256","typ":"JWT"}"#,
-            &claims_json(now() - 120),
-            SECRET,
-        );
-        assert_eq!(
-            JwtKeys::new(SECRET, 900, 60).unwrap().verify(&old),
-            Err(TokenError::Expired)
-        );
     }
 
     #[test]
     fn other_algorithms_are_rejected_even_with_the_right_secret() {
         let claims = claims_json(now() + 600);
         for alg in [Algorithm::HS384, Algorithm::HS512] {
-            let token = jsonwebtoken::encode(
-                &Header::new(alg),
-                &claims,
-                &EncodingKey::from_secret(SECRET).unwrap(),
-            )
-            .unwrap();
-            assert_eq!(keys().verify(&token), Err(TokenError::Invalid), "{alg:?}");
+            let mut header = Header::new(alg);
+            header.typ = Some(ACCESS_TOKEN_TYP.into());
+            let token =
+                jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(SECRET).unwrap())
+                    .unwrap();
+            assert_eq!(
+                keys().verify(&token, now()),
+                Err(TokenError::Invalid),
+                "{alg:?}"
+            );
         }
     }
 
     #[test]
     fn alg_none_is_rejected() {
-        let head = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
+        let head = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"at+jwt"}"#);
         let body = URL_SAFE_NO_PAD.encode(claims_json(now() + 600).to_string());
         for token in [format!("{head}.{body}."), format!("{head}.{body}")] {
-            assert_eq!(keys().verify(&token), Err(TokenError::Invalid));
+            assert_eq!(keys().verify(&token, now()), Err(TokenError::Invalid));
         }
     }
 
@@ -232,18 +354,18 @@ mod tests {
     fn rs256_header_signed_with_the_secret_as_hmac_key_is_rejected() {
         // Key confusion: an attacker signs with HMAC using a "public key" while claiming RS256.
         let token = forge(
-            r#"{"alg":"RS256","typ":"JWT"}"#,
+            r#"{"alg":"RS256","typ":"at+jwt"}"#,
             &claims_json(now() + 600),
             SECRET,
         );
-        assert_eq!(keys().verify(&token), Err(TokenError::Invalid));
+        assert_eq!(keys().verify(&token, now()), Err(TokenError::Invalid));
     }
 
     #[test]
     fn wrong_secret_tampering_and_garbage_are_rejected() {
-        let good = keys().issue(1, "user", Role::User, now()).unwrap();
-        let other = JwtKeys::new(b"another-secret-another-secret-123", 900, 0).unwrap();
-        assert_eq!(other.verify(&good), Err(TokenError::Invalid));
+        let good = keys().issue(subject(1), now()).unwrap();
+        let other = JwtKeys::new(b"another-secret-another-secret-123", settings(0)).unwrap();
+        assert_eq!(other.verify(&good, now()), Err(TokenError::Invalid));
 
         // Swap the payload for one that says admin, keeping the old signature.
         let mut parts: Vec<String> = good.split('.').map(str::to_owned).collect();
@@ -251,7 +373,10 @@ mod tests {
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&parts[1]).unwrap()).unwrap();
         claims["role"] = "admin".into();
         parts[1] = URL_SAFE_NO_PAD.encode(claims.to_string());
-        assert_eq!(keys().verify(&parts.join(".")), Err(TokenError::Invalid));
+        assert_eq!(
+            keys().verify(&parts.join("."), now()),
+            Err(TokenError::Invalid)
+        );
 
         for garbage in [
             "",
@@ -262,7 +387,7 @@ mod tests {
             "💥.💥.💥",
         ] {
             assert_eq!(
-                keys().verify(garbage),
+                keys().verify(garbage, now()),
                 Err(TokenError::Invalid),
                 "{garbage:?}"
             );
@@ -271,8 +396,9 @@ mod tests {
 
     #[test]
     fn tokens_without_exp_are_rejected() {
-        let payload = serde_json::json!({"sub": "1", "username": "user", "role": "user", "iat": 1, "jti": "ab"});
-        let token = forge(r#"{"alg":"HS256","typ":"JWT"}"#, &payload, SECRET);
-        assert_eq!(keys().verify(&token), Err(TokenError::Invalid));
+        let mut payload = claims_json(now() + 600);
+        payload.as_object_mut().unwrap().remove("exp");
+        let token = forge(HEADER, &payload, SECRET);
+        assert_eq!(keys().verify(&token, now()), Err(TokenError::Invalid));
     }
 }

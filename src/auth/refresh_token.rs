@@ -1,11 +1,49 @@
 //! Opaque refresh tokens.
 //!
-//! A token is 256 bits from a CSPRNG, base64url-encoded (43 characters). The database keeps only
-//! its SHA-256: tokens are high-entropy, so an unsalted fast hash is enough to make a leaked
-//! table useless, and lookups stay an index probe on a value the caller cannot steer.
+//! A login's token is 256 bits from a CSPRNG, base64url-encoded (43 characters). Each rotation's
+//! child is derived from its parent, `base64url(HMAC-SHA256(child key, parent))`: whoever
+//! presents the same parent gets the same child, so concurrent and retried refreshes converge
+//! on one token instead of forking the session, and nothing reversible is stored.
+//!
+//! The database keeps only a token's SHA-256: tokens are high-entropy, so an unsalted fast hash
+//! is enough to make a leaked table useless, and lookups stay an index probe on a value the
+//! caller cannot steer.
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
+use std::fmt;
+
+/// The key that derives a child token from its parent.
+#[derive(Clone)]
+pub struct ChildKey([u8; 32]);
+
+impl ChildKey {
+    /// Derives the child key from a signing secret under a label of its own, so the same bytes
+    /// never serve two purposes.
+    pub fn from_secret(secret: &[u8]) -> Self {
+        Self(hmac_sha256(secret, b"jwt-auth/refresh-token-child/v1"))
+    }
+
+    /// The child of `parent`.
+    pub fn child_of(&self, parent: &str) -> String {
+        URL_SAFE_NO_PAD.encode(hmac_sha256(&self.0, parent.as_bytes()))
+    }
+}
+
+impl fmt::Debug for ChildKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ChildKey([redacted])")
+    }
+}
+
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC accepts every key length"));
+    mac.update(message);
+    mac.finalize().into_bytes().into()
+}
 
 /// A new random refresh token.
 pub fn generate() -> String {
@@ -55,6 +93,19 @@ mod tests {
         assert_eq!(digest.len(), 32);
         assert_eq!(digest, hash(&token));
         assert_ne!(&digest[..], token.as_bytes());
+    }
+
+    #[test]
+    fn a_child_is_the_same_for_the_same_parent_and_key_only() {
+        let key = ChildKey::from_secret(b"secret-a-secret-a-secret-a-secret-a");
+        let parent = generate();
+        let child = key.child_of(&parent);
+        assert!(is_well_formed(&child), "{child}");
+        assert_eq!(child, key.child_of(&parent));
+        assert_ne!(child, key.child_of(&generate()));
+        let other = ChildKey::from_secret(b"secret-b-secret-b-secret-b-secret-b");
+        assert_ne!(child, other.child_of(&parent));
+        assert_ne!(child, parent);
     }
 
     #[test]

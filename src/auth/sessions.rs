@@ -1,28 +1,36 @@
-//! Sessions: families of rotating refresh tokens.
+//! Sessions: one login, one chain of rotating refresh tokens, exactly one of them live.
 //!
-//! A login starts a family with one token. Every refresh marks the presented token as rotated and
-//! issues a child with the same absolute expiry (rotation never extends a session). Presenting a
-//! rotated token again is either a harmless race (two tabs, a retried request: within the reuse
-//! grace window, answered with a sibling token) or theft (after the window: the whole family is
-//! revoked, so the thief's and the victim's tokens both stop working).
+//! A login starts a session with a random token. A refresh marks the presented token rotated
+//! and stores its child, derived from it with the child key (see `refresh_token`); the child
+//! inherits the session's absolute expiry (rotation never extends a session). What a presented
+//! token may do follows from one classification ([`TokenState`]), shared by the refresh, the
+//! logout and the read-only page check:
 //!
-//! Every decision starts from one classification of the stored token ([`TokenState`]), shared
-//! by the refresh, the logout and the read-only page check. Writes are conditional steps of the
-//! store ("rotate it if nobody else has"): a request that loses a race looks again, so
-//! concurrent refreshes of one token never corrupt a row or fail with a 5xx.
+//! | presented token                                   | answer                                     |
+//! |---------------------------------------------------|--------------------------------------------|
+//! | the live one                                      | rotate: its child becomes the live one     |
+//! | the live one's parent, within the grace window    | the same child again (nothing is written)  |
+//! | any other rotated token, or the parent later      | theft: the session is revoked              |
+//! | expired, revoked, unknown                         | refused                                    |
+//!
+//! So two tabs or a retried request that present the same parent converge on one child, and a
+//! thief replaying a stolen parent either gets the victim's own child (and is caught at the
+//! next rotation) or revokes the session. Writes are conditional steps of the store ("rotate it
+//! if nobody else has"); a request that loses a race looks again, so concurrent refreshes never
+//! corrupt a row or fail with a 5xx.
 
 use crate::auth::{refresh_token, unix_now, Auth, AuthError, RefreshRefusal, SignedIn};
-use crate::db::{ClientInfo, NewEvent, NewRefreshToken, RefreshTokenRow};
+use crate::db::{ClientInfo, NewEvent, NewSession, RefreshTokenRow, Rotation};
 use crate::model::{EventKind, RevokeReason, Role};
 
 /// Session lifetimes, in seconds, from the configuration.
 #[derive(Debug, Clone, Copy)]
 pub struct SessionPolicy {
-    /// Lifetime of a family from its login; rotation never extends it.
+    /// Lifetime of a session from its login; rotation never extends it.
     pub absolute_ttl_secs: i64,
-    /// A token unused this long is dead.
+    /// A session unused this long is dead.
     pub idle_ttl_secs: i64,
-    /// Reuse of a rotated token within this many seconds is a concurrent refresh, not theft.
+    /// A rotated token presented again within this many seconds gets its child again.
     pub reuse_grace_secs: i64,
 }
 
@@ -31,9 +39,9 @@ pub struct SessionPolicy {
 pub struct IssuedToken {
     /// The token itself: it goes into the cookie and nowhere else.
     pub token: String,
-    /// Seconds until the family's absolute expiry: the cookie's Max-Age.
+    /// Seconds until the session's absolute expiry: the cookie's Max-Age.
     pub max_age_secs: i64,
-    pub family_id: String,
+    pub session_id: String,
 }
 
 /// The user a session belongs to, as the database says now.
@@ -57,15 +65,16 @@ impl From<&RefreshTokenRow> for SessionUser {
 /// What a stored refresh token can still do at a given moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenState {
-    /// The newest token of a live session: it may be rotated.
+    /// The live token of a live session: it may be rotated.
     Live,
-    /// Rotated moments ago (within the grace window): a concurrent refresh.
+    /// Rotated moments ago (within the grace window): if its child is still the live token,
+    /// this is a concurrent or retried refresh.
     RotatedWithinGrace,
     /// Rotated longer ago than the grace window: presenting it means theft.
     Reused,
-    /// Past its absolute or idle expiry.
+    /// The session is past its absolute or idle expiry.
     Expired,
-    /// Its family was revoked.
+    /// The session was revoked.
     Revoked,
 }
 
@@ -88,8 +97,8 @@ impl TokenState {
     }
 }
 
-/// A request that loses a race looks again; three looks cover every sequence (live → rotated →
-/// revoked).
+/// A request that loses a race looks again; three looks cover every sequence (live → rotated
+/// → revoked).
 const MAX_LOOKS: usize = 3;
 
 impl Auth {
@@ -101,22 +110,22 @@ impl Auth {
         now: i64,
     ) -> Result<IssuedToken, AuthError> {
         let token = refresh_token::generate();
-        let family_id = refresh_token::new_family_id();
+        let session_id = refresh_token::new_family_id();
         let expires_at = now.saturating_add(self.sessions.absolute_ttl_secs);
         self.db
             .start_session(
-                NewRefreshToken {
-                    token_hash: &refresh_token::hash(&token),
+                NewSession {
+                    id: &session_id,
                     user_id: user.user_id,
-                    family_id: &family_id,
-                    parent_id: None,
+                    token_hash: &refresh_token::hash(&token),
                     now,
                     expires_at,
+                    client,
                 },
                 NewEvent {
                     kind: EventKind::LoginSuccess,
                     username: &user.username,
-                    family_id: Some(&family_id),
+                    family_id: Some(&session_id),
                     client,
                     at: now,
                 },
@@ -125,12 +134,12 @@ impl Auth {
         Ok(IssuedToken {
             token,
             max_age_secs: expires_at - now,
-            family_id,
+            session_id,
         })
     }
 
-    /// Exchanges a refresh token for a new one (rotation) and a new access token, detecting
-    /// reuse. `presented` is the cookie's value, if there was one.
+    /// Exchanges a refresh token for its child and a new access token, detecting reuse.
+    /// `presented` is the cookie's value, if there was one.
     pub async fn refresh(
         &self,
         presented: Option<&str>,
@@ -156,64 +165,76 @@ impl Auth {
             return refused(RefreshRefusal::Unknown);
         };
         let hash = refresh_token::hash(presented);
+        let child = self.child_key.child_of(presented);
+        let child_hash = refresh_token::hash(&child);
         for _ in 0..MAX_LOOKS {
             let Some(row) = self.db.find_refresh_token(&hash).await? else {
                 return refused(RefreshRefusal::Unknown);
             };
-            let mark_parent_rotated = match TokenState::of(&row, self.sessions, now) {
+            match TokenState::of(&row, self.sessions, now) {
                 TokenState::Revoked => return refused(RefreshRefusal::Revoked),
                 TokenState::Expired => return refused(RefreshRefusal::Expired),
-                TokenState::Reused => {
-                    let reason = (RevokeReason::ReuseDetected, EventKind::ReuseDetected);
-                    self.revoke(&row, reason, client, now).await?;
-                    tracing::warn!(
-                        username = %row.username,
-                        family = %row.family_id,
-                        ip = client.ip.as_deref().unwrap_or("-"),
-                        "refresh token reused after rotation: session family revoked"
-                    );
-                    return refused(RefreshRefusal::ReuseDetected);
+                TokenState::Reused => return self.reuse_detected(&row, client, now).await,
+                TokenState::RotatedWithinGrace => {
+                    // Only the live token's parent may come back: if the child was rotated in
+                    // turn, this is an older token than any honest client still holds.
+                    let child_row = self.db.find_refresh_token(&child_hash).await?;
+                    let child_is_live = child_row
+                        .is_some_and(|c| c.session_id == row.session_id && c.rotated_at.is_none());
+                    if !child_is_live {
+                        return self.reuse_detected(&row, client, now).await;
+                    }
                 }
-                // Within the grace window: a concurrent refresh. Answer with a sibling token.
-                TokenState::RotatedWithinGrace => false,
-                TokenState::Live => true,
-            };
-            let token = refresh_token::generate();
-            let stored = self
-                .db
-                .rotate_refresh_token(
-                    NewRefreshToken {
-                        token_hash: &refresh_token::hash(&token),
-                        user_id: row.user_id,
-                        family_id: &row.family_id,
-                        parent_id: Some(row.id),
+                TokenState::Live => {
+                    let rotation = Rotation {
+                        parent_id: row.id,
+                        session_id: &row.session_id,
+                        child_hash: &child_hash,
                         now,
-                        expires_at: row.expires_at,
-                    },
-                    mark_parent_rotated,
-                    NewEvent {
+                        client,
+                    };
+                    let event = NewEvent {
                         kind: EventKind::Refresh,
                         username: &row.username,
-                        family_id: Some(&row.family_id),
+                        family_id: Some(&row.session_id),
                         client,
                         at: now,
-                    },
-                )
-                .await?;
-            if stored {
-                let issued = IssuedToken {
-                    token,
-                    max_age_secs: row.expires_at - now,
-                    family_id: row.family_id.clone(),
-                };
-                return Ok((SessionUser::from(&row), issued));
+                    };
+                    if !self.db.rotate_refresh_token(rotation, event).await? {
+                        // Another request rotated or revoked it meanwhile: look again.
+                        continue;
+                    }
+                }
             }
+            let issued = IssuedToken {
+                token: child,
+                max_age_secs: row.expires_at - now,
+                session_id: row.session_id.clone(),
+            };
+            return Ok((SessionUser::from(&row), issued));
         }
         refused(RefreshRefusal::Revoked)
     }
 
-    /// Ends the session of a refresh token (its whole family). Returns the username when a live
-    /// session was ended; unknown or already-ended tokens are not an error (logout is idempotent).
+    async fn reuse_detected<T>(
+        &self,
+        row: &RefreshTokenRow,
+        client: &ClientInfo,
+        now: i64,
+    ) -> Result<T, AuthError> {
+        let reason = (RevokeReason::ReuseDetected, EventKind::ReuseDetected);
+        self.revoke(row, reason, client, now).await?;
+        tracing::warn!(
+            username = ?row.username,
+            session = %row.session_id,
+            ip = ?client.ip,
+            "refresh token reused after rotation: session revoked"
+        );
+        Err(AuthError::RefreshRefused(RefreshRefusal::ReuseDetected))
+    }
+
+    /// Ends the session of a refresh token. Returns the username when a live session was ended;
+    /// unknown or already-ended tokens are not an error (logout is idempotent).
     pub async fn logout(
         &self,
         presented: Option<&str>,
@@ -232,7 +253,7 @@ impl Auth {
         let reason = (RevokeReason::Logout, EventKind::Logout);
         let ended = self.revoke(&row, reason, client, unix_now()).await?;
         if ended {
-            tracing::info!(username = %row.username, "logged out");
+            tracing::info!(username = ?row.username, "logged out");
         }
         Ok(ended.then_some(row.username))
     }
@@ -258,8 +279,8 @@ impl Auth {
             .map(SessionUser::from))
     }
 
-    /// Revokes `row`'s family for `reason`, recorded as an event of `kind`. Returns whether the
-    /// session was still live.
+    /// Revokes `row`'s session for `reason`, recorded as an event of `kind`, and refuses its
+    /// access tokens from now on. Returns whether the session was still live.
     async fn revoke(
         &self,
         row: &RefreshTokenRow,
@@ -270,11 +291,16 @@ impl Auth {
         let event = NewEvent {
             kind,
             username: &row.username,
-            family_id: Some(&row.family_id),
+            family_id: Some(&row.session_id),
             client,
             at: now,
         };
-        Ok(self.db.revoke_family(&row.family_id, reason, event).await? > 0)
+        let ended = self
+            .db
+            .revoke_session(&row.session_id, reason, event)
+            .await?;
+        self.revoked.insert(&row.session_id, now);
+        Ok(ended)
     }
 }
 
@@ -291,13 +317,13 @@ mod tests {
     fn row(rotated_at: Option<i64>, revoked_at: Option<i64>) -> RefreshTokenRow {
         RefreshTokenRow {
             id: 1,
+            session_id: "s".into(),
+            rotated_at,
             user_id: 1,
             username: "user".into(),
             role: Role::User,
-            family_id: "f".into(),
-            last_used_at: 0,
             expires_at: 1000,
-            rotated_at,
+            last_used_at: 0,
             revoked_at,
         }
     }

@@ -52,6 +52,8 @@ pub struct UserRow {
     /// argon2id PHC string.
     pub password_hash: String,
     pub role: Role,
+    /// Created by development seeding: production refuses to start while one exists.
+    pub is_demo: bool,
 }
 
 impl fmt::Debug for UserRow {
@@ -61,39 +63,66 @@ impl fmt::Debug for UserRow {
             .field("username", &self.username)
             .field("password_hash", &"[redacted]")
             .field("role", &self.role)
+            .field("is_demo", &self.is_demo)
             .finish()
     }
 }
 
-/// A stored refresh token (found by its SHA-256), joined with its owner.
+/// An account to create.
+#[derive(Debug, Clone, Copy)]
+pub struct NewUser<'a> {
+    pub username: &'a str,
+    /// argon2id PHC string.
+    pub password_hash: &'a str,
+    pub role: Role,
+    pub is_demo: bool,
+    pub now: i64,
+}
+
+/// A stored refresh token (found by its SHA-256), joined with its session and owner.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RefreshTokenRow {
     pub id: i64,
+    pub session_id: String,
+    /// When it was exchanged for its child.
+    pub rotated_at: Option<i64>,
     pub user_id: i64,
     pub username: String,
     pub role: Role,
-    /// Shared by every rotation of one login: the session.
-    pub family_id: String,
-    /// Idle expiry counts from here.
-    pub last_used_at: i64,
-    /// Absolute end of the session, copied to every rotation.
+    /// The session's absolute end.
     pub expires_at: i64,
-    /// When it was exchanged for a child token.
-    pub rotated_at: Option<i64>,
-    /// When its family was revoked.
+    /// The session's idle expiry counts from here.
+    pub last_used_at: i64,
+    /// When the session was revoked.
     pub revoked_at: Option<i64>,
 }
 
-/// A refresh token to store: only its hash, never the token.
+/// A session to start, with its first refresh token (only the token's hash).
 #[derive(Debug, Clone, Copy)]
-pub struct NewRefreshToken<'a> {
-    pub token_hash: &'a [u8; 32],
+pub struct NewSession<'a> {
+    pub id: &'a str,
     pub user_id: i64,
-    pub family_id: &'a str,
-    /// The token this one replaces (`None` for the first token of a login).
-    pub parent_id: Option<i64>,
+    pub token_hash: &'a [u8; 32],
     pub now: i64,
     pub expires_at: i64,
+    pub client: &'a ClientInfo,
+}
+
+/// A rotation: `parent_id`'s successor in session `session_id`.
+#[derive(Debug, Clone, Copy)]
+pub struct Rotation<'a> {
+    pub parent_id: i64,
+    pub session_id: &'a str,
+    pub child_hash: &'a [u8; 32],
+    pub now: i64,
+    pub client: &'a ClientInfo,
+}
+
+/// A session revoked at `revoked_at`: what the access-token revocation set is built from.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RevokedSession {
+    pub id: String,
+    pub revoked_at: i64,
 }
 
 /// Who sent a request, for the audit log.
@@ -110,6 +139,7 @@ pub struct ClientInfo {
 pub struct NewEvent<'a> {
     pub kind: EventKind,
     pub username: &'a str,
+    /// The session concerned, if any.
     pub family_id: Option<&'a str>,
     pub client: &'a ClientInfo,
     pub at: i64,
@@ -131,13 +161,17 @@ pub trait Store: Send + Sync {
     async fn find_user(&self, username: &str) -> Result<Option<UserRow>, DbError>;
 
     /// Adds a user; [`DbError::Conflict`] when the name is taken (case-insensitively).
-    async fn insert_user(
-        &self,
-        username: &str,
-        password_hash: &str,
-        role: Role,
-        now: i64,
-    ) -> Result<i64, DbError>;
+    async fn insert_user(&self, user: NewUser<'_>) -> Result<i64, DbError>;
+
+    /// Marks an existing account as a demo account.
+    async fn mark_demo_user(&self, user_id: i64) -> Result<(), DbError>;
+
+    /// Deletes an account and, with it, its sessions (recorded as revoked at `now`, so their
+    /// access tokens stop working). Returns whether it existed.
+    async fn remove_user(&self, username: &str, now: i64) -> Result<bool, DbError>;
+
+    /// The names of the accounts marked as demo accounts.
+    async fn demo_usernames(&self) -> Result<Vec<String>, DbError>;
 
     /// A refresh token by its SHA-256. Read-only: a token that matches nothing writes nothing.
     async fn find_refresh_token(
@@ -145,31 +179,32 @@ pub trait Store: Send + Sync {
         token_hash: &[u8; 32],
     ) -> Result<Option<RefreshTokenRow>, DbError>;
 
-    /// Stores the first token of a new session and records `event`, together.
+    /// Stores a new session with its first token and records `event`, together.
     async fn start_session(
         &self,
-        token: NewRefreshToken<'_>,
+        session: NewSession<'_>,
         event: NewEvent<'_>,
     ) -> Result<(), DbError>;
 
-    /// Stores `child` (whose `parent_id` is set) and records `event`, but only if the parent is
-    /// still unrevoked and, when `mark_parent_rotated`, not rotated yet (then marks it). Returns
-    /// whether it did; `false` means another request got there first.
+    /// Marks the parent rotated, stores the child, notes the session's use and records `event`,
+    /// but only if the parent is still unrotated and its session unrevoked. Returns whether it
+    /// did; `false` means another request got there first.
     async fn rotate_refresh_token(
         &self,
-        child: NewRefreshToken<'_>,
-        mark_parent_rotated: bool,
+        rotation: Rotation<'_>,
         event: NewEvent<'_>,
     ) -> Result<bool, DbError>;
 
-    /// Revokes every live token of a family and, if any was live, records `event`. Returns how
-    /// many tokens it revoked (0: already ended).
-    async fn revoke_family(
+    /// Revokes a session and, if it was live, records `event`. Returns whether it was live.
+    async fn revoke_session(
         &self,
-        family_id: &str,
+        session_id: &str,
         reason: RevokeReason,
         event: NewEvent<'_>,
-    ) -> Result<u64, DbError>;
+    ) -> Result<bool, DbError>;
+
+    /// Sessions revoked at or after `since`, for the access-token revocation set.
+    async fn revoked_sessions_since(&self, since: i64) -> Result<Vec<RevokedSession>, DbError>;
 
     /// Appends to the audit log.
     async fn record_event(&self, event: NewEvent<'_>) -> Result<(), DbError>;

@@ -1,8 +1,12 @@
 //! The edge of the JSON API (`/api/*`): one middleware that makes every answer predictable.
 //!
-//! On the way in, state-changing POSTs must be same-origin `application/json` (CSRF defence:
-//! a cross-site form cannot send that content type without a CORS preflight we never grant),
-//! at most 16 KiB, and syntactically valid JSON. An empty body counts as `{}` so that
+//! On the way in, every unsafe method (POST, PUT, PATCH, DELETE) must come from our own origin:
+//! an `Origin` header must be exactly `PUBLIC_ORIGIN` (configured, never derived from the
+//! request's `Host`, which a DNS-rebinding page controls and a proxy may rewrite), and
+//! `Sec-Fetch-Site: cross-site` is refused. Browsers send `Origin` on every POST, so a request
+//! with neither header comes from a non-browser client (curl) and passes. POSTs must also be
+//! `application/json` (a cross-site form cannot send that without a CORS preflight we never
+//! grant), at most 16 KiB, and syntactically valid JSON. An empty body counts as `{}` so that
 //! `curl -X POST -H 'Content-Type: application/json' …/api/refresh` works.
 //!
 //! On the way out, every error becomes `{"error","message"}` with the status its code implies,
@@ -11,9 +15,10 @@
 //! panic) the client sees the same shape.
 
 use crate::api::{ApiError, ErrorCode};
+use crate::server::{config::PublicOrigin, state::AppState};
 use axum::{
     body::{to_bytes, Body},
-    extract::Request,
+    extract::{Request, State},
     middleware::Next,
     response::Response,
 };
@@ -30,18 +35,18 @@ const SERVER_FN_ERROR_HEADER: &str = "serverfnerror";
 pub const API_PREFIX: &str = "/api/";
 
 /// The middleware. Requests outside `/api/` pass through untouched.
-pub async fn api_boundary(request: Request, next: Next) -> Response {
+pub async fn api_boundary(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if !request.uri().path().starts_with(API_PREFIX) {
         return next.run(request).await;
     }
-    let request = match check_request(request).await {
+    let request = match check_request(request, &state.config.public_origin).await {
         Ok(request) => request,
         Err(error) => return error_response(&error),
     };
     normalize_response(next.run(request).await).await
 }
 
-async fn check_request(request: Request) -> Result<Request, ApiError> {
+async fn check_request(request: Request, origin: &PublicOrigin) -> Result<Request, ApiError> {
     let (mut parts, body) = request.into_parts();
     // The API always answers JSON. Without this, server_fn and leptos_axum turn requests that
     // accept text/html into form-style 302 redirects.
@@ -50,11 +55,18 @@ async fn check_request(request: Request) -> Result<Request, ApiError> {
         .insert(header::ACCEPT, HeaderValue::from_static("application/json"));
     parts.headers.remove(header::REFERER);
 
+    let unsafe_method = matches!(
+        parts.method,
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    );
+    if unsafe_method && is_cross_site(&parts.headers, origin) {
+        let message = format!(
+            "Cross-site requests are not allowed: this API accepts requests from {origin} only."
+        );
+        return Err(ApiError::with_message(ErrorCode::Forbidden, message));
+    }
     if parts.method != Method::POST {
         return Ok(Request::from_parts(parts, body));
-    }
-    if is_cross_site(&parts.headers) {
-        return Err(ApiError::new(ErrorCode::Forbidden));
     }
     if !is_json(&parts.headers) {
         return Err(ApiError::new(ErrorCode::UnsupportedMediaType));
@@ -85,8 +97,8 @@ async fn check_request(request: Request) -> Result<Request, ApiError> {
     Ok(Request::from_parts(parts, Body::from(bytes)))
 }
 
-/// `Sec-Fetch-Site: cross-site`, or an `Origin` whose host differs from `Host`.
-fn is_cross_site(headers: &HeaderMap) -> bool {
+/// `Sec-Fetch-Site: cross-site`, or an `Origin` other than ours (`null` included).
+fn is_cross_site(headers: &HeaderMap, origin: &PublicOrigin) -> bool {
     let header_str = |name| {
         headers
             .get(name)
@@ -95,21 +107,9 @@ fn is_cross_site(headers: &HeaderMap) -> bool {
     if header_str("sec-fetch-site").is_some_and(|v| v.eq_ignore_ascii_case("cross-site")) {
         return true;
     }
-    match (
-        header_str(header::ORIGIN.as_str()),
-        header_str(header::HOST.as_str()),
-    ) {
-        (None, _) => false,
-        // An opaque origin (sandboxed iframe, some redirects) is never our own page.
-        (Some("null"), _) => true,
-        (Some(origin), Some(host)) => {
-            let origin_host = origin
-                .split_once("://")
-                .map(|(_, rest)| rest)
-                .unwrap_or(origin);
-            !origin_host.trim_end_matches('/').eq_ignore_ascii_case(host)
-        }
-        (Some(_), None) => true,
+    match headers.get(header::ORIGIN) {
+        None => false,
+        Some(value) => !value.to_str().is_ok_and(|v| origin.matches(v)),
     }
 }
 
@@ -217,38 +217,43 @@ mod tests {
         map
     }
 
-    #[test]
-    fn same_origin_and_originless_requests_pass() {
-        assert!(!is_cross_site(&headers(&[("host", "127.0.0.1:3000")])));
-        assert!(!is_cross_site(&headers(&[
-            ("host", "127.0.0.1:3000"),
-            ("origin", "http://127.0.0.1:3000")
-        ])));
-        assert!(!is_cross_site(&headers(&[
-            ("sec-fetch-site", "same-origin"),
-            ("host", "a")
-        ])));
+    fn ours() -> PublicOrigin {
+        PublicOrigin::parse("http://127.0.0.1:3000").unwrap()
     }
 
     #[test]
-    fn cross_site_requests_are_detected() {
-        assert!(is_cross_site(&headers(&[
-            ("host", "127.0.0.1:3000"),
-            ("origin", "https://evil.example")
-        ])));
-        assert!(is_cross_site(&headers(&[
-            ("host", "127.0.0.1:3000"),
-            ("origin", "null")
-        ])));
-        assert!(is_cross_site(&headers(&[
-            ("host", "127.0.0.1:3000"),
-            ("sec-fetch-site", "cross-site")
-        ])));
-        // Same host, other port: another origin.
-        assert!(is_cross_site(&headers(&[
-            ("host", "127.0.0.1:3000"),
-            ("origin", "http://127.0.0.1:4000")
-        ])));
+    fn our_origin_and_originless_requests_pass() {
+        assert!(!is_cross_site(&headers(&[]), &ours()));
+        assert!(!is_cross_site(
+            &headers(&[("origin", "http://127.0.0.1:3000")]),
+            &ours()
+        ));
+        assert!(!is_cross_site(
+            &headers(&[("sec-fetch-site", "same-origin")]),
+            &ours()
+        ));
+    }
+
+    #[test]
+    fn other_origins_are_cross_site_whatever_the_host_header_says() {
+        for origin in [
+            "https://evil.example",
+            "null",
+            "http://127.0.0.1:4000",
+            "https://127.0.0.1:3000",
+            "http://evil.example:3000",
+        ] {
+            // A DNS-rebinding page sends Host = Origin = its own name.
+            let host = origin.split("://").nth(1).unwrap_or(origin);
+            assert!(
+                is_cross_site(&headers(&[("origin", origin), ("host", host)]), &ours()),
+                "{origin}"
+            );
+        }
+        assert!(is_cross_site(
+            &headers(&[("sec-fetch-site", "cross-site")]),
+            &ours()
+        ));
     }
 
     #[test]

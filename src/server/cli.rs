@@ -1,6 +1,6 @@
-//! Command line: `jwt-auth` serves; `jwt-auth user add NAME [--role user|admin]` adds an account
-//! with a password read from standard input (never from argv, where `ps` and shell history
-//! would see it).
+//! Command line: `jwt-auth` serves; `jwt-auth user …` manages accounts directly in the
+//! database (see [`USAGE`]). Passwords are read from standard input, never from argv, where
+//! `ps` and shell history would see them.
 
 use crate::auth::accounts::{self, Username};
 use crate::auth::AuthError;
@@ -14,16 +14,23 @@ use std::io::BufRead;
 pub enum Command {
     /// Run the web server (no arguments).
     Serve,
-    /// Add a user.
-    AddUser { username: Username, role: Role },
-    /// Print usage.
+    /// Change accounts in the database.
+    User(UserCommand),
     Help,
+}
+
+/// The `user` commands.
+#[derive(Debug, PartialEq, Eq)]
+pub enum UserCommand {
+    Add { username: Username, role: Role },
+    Remove { username: Username },
 }
 
 /// Usage text.
 pub const USAGE: &str = "usage:
   jwt-auth                                   serve the app (configuration: .env / environment)
   jwt-auth user add NAME [--role user|admin] add a user; the password is read from stdin
+  jwt-auth user remove NAME                  delete a user; their sessions end at once
 ";
 
 /// Parses the arguments after the program name.
@@ -51,8 +58,11 @@ pub fn parse(args: &[String]) -> anyhow::Result<Command> {
             }
             let username = username.context("user add needs a NAME")?;
             let username = Username::parse(&username).context("invalid NAME")?;
-            Ok(Command::AddUser { username, role })
+            Ok(Command::User(UserCommand::Add { username, role }))
         }
+        ["user", "remove", name] => Ok(Command::User(UserCommand::Remove {
+            username: Username::parse(name).context("invalid NAME")?,
+        })),
         _ => bail!("unknown command\n{USAGE}"),
     }
 }
@@ -70,22 +80,34 @@ pub fn read_password(mut input: impl BufRead) -> anyhow::Result<String> {
     Ok(password)
 }
 
-/// Adds a user to the database at `database_url`.
-pub async fn add_user(
+/// Runs a `user` command against the database at `database_url` (the same `DATABASE_URL` as
+/// the server; a running server notices revocations within a second). Returns what to print.
+pub async fn run_user_command(
+    command: UserCommand,
     database_url: &str,
-    username: &Username,
-    role: Role,
-    password: String,
-) -> anyhow::Result<()> {
+    stdin: impl BufRead,
+) -> anyhow::Result<String> {
     let db = db::connect(database_url)
         .await
         .context("cannot open the database (DATABASE_URL)")?;
-    match accounts::create_user(&db, username, password, role).await {
-        Ok(_) => Ok(()),
-        Err(AuthError::UsernameTaken) => {
-            bail!("a user named {:?} already exists", username.as_str())
+    match command {
+        UserCommand::Add { username, role } => {
+            let password = read_password(stdin)?;
+            match accounts::create_user(&db, &username, password, role).await {
+                Ok(_) => Ok(format!("added {username} ({role})")),
+                Err(AuthError::UsernameTaken) => {
+                    bail!("a user named {:?} already exists", username.as_str())
+                }
+                Err(e) => Err(e).context("cannot add the user"),
+            }
         }
-        Err(e) => Err(e).context("cannot add the user"),
+        UserCommand::Remove { username } => {
+            if accounts::remove_user(&db, &username).await? {
+                Ok(format!("removed {username}; their sessions have ended"))
+            } else {
+                bail!("there is no user named {:?}", username.as_str())
+            }
+        }
     }
 }
 
@@ -102,17 +124,17 @@ mod tests {
         assert_eq!(parse(&args(&[])).unwrap(), Command::Serve);
         assert_eq!(
             parse(&args(&["user", "add", "carol", "--role", "admin"])).unwrap(),
-            Command::AddUser {
+            Command::User(UserCommand::Add {
                 username: Username::parse("carol").unwrap(),
                 role: Role::Admin
-            }
+            })
         );
         assert_eq!(
             parse(&args(&["user", "add", "dave"])).unwrap(),
-            Command::AddUser {
+            Command::User(UserCommand::Add {
                 username: Username::parse("dave").unwrap(),
                 role: Role::User
-            }
+            })
         );
     }
 

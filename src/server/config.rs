@@ -9,6 +9,8 @@ use std::{fmt, path::PathBuf};
 
 /// Default database: a file under `data/`, created on first start.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/jwt-auth.db?mode=rwc";
+/// Where the server listens when `LEPTOS_SITE_ADDR` is unset (as in Cargo.toml's `site-addr`).
+pub const DEFAULT_SITE_ADDR: &str = "127.0.0.1:3000";
 /// HS256 keys shorter than this are refused (RFC 7518 §3.2 asks for at least the hash size).
 pub const MIN_SECRET_BYTES: usize = 32;
 /// The most clock skew a token's `exp` is ever allowed.
@@ -83,7 +85,58 @@ pub struct Config {
     pub login_throttle_window_secs: i64,
     /// Clock skew allowed when checking `exp` (0 by default: this server both issues and checks).
     pub jwt_leeway_secs: i64,
+    /// The one origin browsers use to reach us: the only accepted `Origin` of unsafe API
+    /// requests, and where `iss`/`aud` default from.
+    pub public_origin: PublicOrigin,
+    /// The access token's `iss`.
+    pub jwt_issuer: String,
+    /// The access token's `aud`.
+    pub jwt_audience: String,
     pub mode: Mode,
+}
+
+/// A web origin, `scheme://host[:port]`, normalised the way browsers send it in `Origin`
+/// (lower case, no default port, no path).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicOrigin(String);
+
+impl PublicOrigin {
+    /// Parses `http(s)://host[:port]` (a trailing `/` is allowed).
+    pub fn parse(raw: &str) -> Option<Self> {
+        let raw = raw.trim().trim_end_matches('/');
+        let (scheme, authority) = raw.split_once("://")?;
+        let scheme = scheme.to_ascii_lowercase();
+        if !matches!(scheme.as_str(), "http" | "https")
+            || authority.is_empty()
+            || authority.contains(['/', '?', '#', '@', ' '])
+        {
+            return None;
+        }
+        let authority = authority.to_ascii_lowercase();
+        let default_port = if scheme == "https" { ":443" } else { ":80" };
+        let authority = authority.strip_suffix(default_port).unwrap_or(&authority);
+        Some(Self(format!("{scheme}://{authority}")))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether a request's `Origin` header is this origin.
+    pub fn matches(&self, origin: &str) -> bool {
+        Self::parse(origin).is_some_and(|o| o == *self)
+    }
+
+    /// Whether browsers reach us over HTTPS (so HSTS applies).
+    pub fn is_https(&self) -> bool {
+        self.0.starts_with("https://")
+    }
+}
+
+impl fmt::Display for PublicOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 impl Config {
@@ -150,6 +203,23 @@ impl Config {
                 })?,
         };
 
+        let public_origin = match var("PUBLIC_ORIGIN") {
+            Some(raw) => PublicOrigin::parse(&raw).with_context(|| {
+                format!("PUBLIC_ORIGIN must be scheme://host[:port] (http or https), not {raw:?}")
+            })?,
+            None if mode == Mode::Production => bail!(
+                "PUBLIC_ORIGIN is required when LEPTOS_ENV=PROD: the origin browsers use, \
+                 e.g. https://auth.example.com"
+            ),
+            None => {
+                let addr = var("LEPTOS_SITE_ADDR").unwrap_or_else(|| DEFAULT_SITE_ADDR.to_owned());
+                PublicOrigin::parse(&format!("http://{}", addr.trim()))
+                    .with_context(|| format!("LEPTOS_SITE_ADDR must be host:port, not {addr:?}"))?
+            }
+        };
+        let jwt_issuer = var("JWT_ISSUER").unwrap_or_else(|| public_origin.to_string());
+        let jwt_audience = var("JWT_AUDIENCE").unwrap_or_else(|| format!("{public_origin}/api"));
+
         let (jwt_secret, jwt_secret_source) = match var("JWT_SECRET") {
             Some(value) => {
                 if value.len() < MIN_SECRET_BYTES {
@@ -179,6 +249,9 @@ impl Config {
             login_max_failures,
             login_throttle_window_secs,
             jwt_leeway_secs,
+            public_origin,
+            jwt_issuer,
+            jwt_audience,
             mode,
         })
     }
@@ -303,6 +376,7 @@ mod tests {
             ("ACCESS_TOKEN_TTL_SECS", "99999999999999"),
             ("LEPTOS_ENV", "staging"),
             ("DATABASE_URL", "postgres://localhost/db"),
+            ("PUBLIC_ORIGIN", "auth.example.com"),
         ] {
             let err = config(&[("JWT_SECRET", SECRET), (name, value)]).unwrap_err();
             assert!(format!("{err:#}").contains(name), "{name}={value}: {err:#}");
@@ -310,12 +384,15 @@ mod tests {
     }
 
     #[test]
-    fn production_requires_a_long_secret() {
-        let missing = config(&[("LEPTOS_ENV", "PROD")]).unwrap_err();
+    fn production_requires_a_long_secret_and_the_public_origin() {
+        const ORIGIN: (&str, &str) = ("PUBLIC_ORIGIN", "https://auth.example.com");
+        let missing = config(&[("LEPTOS_ENV", "PROD"), ORIGIN]).unwrap_err();
         assert!(format!("{missing:#}").contains("JWT_SECRET"));
-        let short = config(&[("LEPTOS_ENV", "PROD"), ("JWT_SECRET", "short")]).unwrap_err();
+        let short = config(&[("LEPTOS_ENV", "PROD"), ("JWT_SECRET", "short"), ORIGIN]).unwrap_err();
         assert!(format!("{short:#}").contains("at least 32 bytes"));
-        let ok = config(&[("LEPTOS_ENV", "PROD"), ("JWT_SECRET", SECRET)]).unwrap();
+        let no_origin = config(&[("LEPTOS_ENV", "PROD"), ("JWT_SECRET", SECRET)]).unwrap_err();
+        assert!(format!("{no_origin:#}").contains("PUBLIC_ORIGIN"));
+        let ok = config(&[("LEPTOS_ENV", "PROD"), ("JWT_SECRET", SECRET), ORIGIN]).unwrap();
         assert_eq!(ok.mode, Mode::Production);
         assert_eq!(ok.jwt_secret_source, SecretSource::Environment);
     }
@@ -330,6 +407,52 @@ mod tests {
         assert_eq!(second.jwt_secret_source, SecretSource::DataFolder);
         assert_eq!(first.jwt_secret.expose(), second.jwt_secret.expose());
         assert!(first.jwt_secret.expose().len() >= MIN_SECRET_BYTES);
+    }
+
+    #[test]
+    fn the_public_origin_defaults_to_the_site_address_and_sets_iss_and_aud() {
+        let dev = config(&[
+            ("JWT_SECRET", SECRET),
+            ("LEPTOS_SITE_ADDR", "127.0.0.1:4000"),
+        ])
+        .unwrap();
+        assert_eq!(dev.public_origin.as_str(), "http://127.0.0.1:4000");
+        assert_eq!(dev.jwt_issuer, "http://127.0.0.1:4000");
+        assert_eq!(dev.jwt_audience, "http://127.0.0.1:4000/api");
+        let set = config(&[
+            ("JWT_SECRET", SECRET),
+            ("PUBLIC_ORIGIN", "HTTPS://Auth.Example.com:443/"),
+            ("JWT_AUDIENCE", "jwt-auth-api"),
+        ])
+        .unwrap();
+        assert_eq!(set.public_origin.as_str(), "https://auth.example.com");
+        assert_eq!(set.jwt_issuer, "https://auth.example.com");
+        assert_eq!(set.jwt_audience, "jwt-auth-api");
+    }
+
+    #[test]
+    fn origins_compare_as_browsers_send_them() {
+        let origin = PublicOrigin::parse("http://127.0.0.1:3000").unwrap();
+        assert!(origin.matches("http://127.0.0.1:3000"));
+        for other in [
+            "https://127.0.0.1:3000",
+            "http://127.0.0.1:3001",
+            "http://localhost:3000",
+            "http://evil.example:3000",
+            "null",
+            "",
+        ] {
+            assert!(!origin.matches(other), "{other}");
+        }
+        for bad in [
+            "127.0.0.1:3000",
+            "ftp://x",
+            "http://",
+            "http://a/b",
+            "http://u@h",
+        ] {
+            assert!(PublicOrigin::parse(bad).is_none(), "{bad}");
+        }
     }
 
     #[test]

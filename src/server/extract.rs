@@ -3,13 +3,17 @@
 //!
 //! | extractor        | from                                   | refuses with                 |
 //! |------------------|----------------------------------------|------------------------------|
-//! | [`RefreshCookie`]| the `Cookie` header                    | never (absent is `None`)     |
+//! | [`RefreshCookie`]| the `Cookie` header                    | never (handlers refuse a duplicated cookie) |
 //! | [`ClientInfo`]   | the socket's peer address, `User-Agent`| never                        |
 //! | [`BearerClaims`] | `Authorization: Bearer <jwt>`          | 401 `missing_token`, `invalid_token`, `token_expired` |
 
 use crate::api::ApiError;
-use crate::auth::{bearer, jwt::Claims};
-use crate::server::{cookies, error::internal, state::AppState};
+use crate::auth::jwt::Claims;
+use crate::server::{
+    cookies::{self, RefreshCookieValue},
+    error::internal,
+    state::AppState,
+};
 use axum::extract::{ConnectInfo, FromRequestParts};
 use http::{header, request::Parts};
 use leptos::prelude::use_context;
@@ -17,9 +21,13 @@ use std::{convert::Infallible, fmt::Debug, net::SocketAddr};
 
 pub use crate::db::ClientInfo;
 
-/// The refresh cookie's value, if the request carries one.
+/// The refresh cookie of a request.
 #[derive(Debug, Clone, Default)]
-pub struct RefreshCookie(pub Option<String>);
+pub struct RefreshCookie {
+    pub value: RefreshCookieValue,
+    /// The request also carried the old unprefixed cookie, which should be cleared.
+    pub legacy_present: bool,
+}
 
 impl RefreshCookie {
     /// Reads it from request parts (also used by the page-session middleware).
@@ -29,11 +37,23 @@ impl RefreshCookie {
             .get_all(header::COOKIE)
             .iter()
             .filter_map(|v| v.to_str().ok());
-        Self(cookies::find_refresh(headers).map(str::to_owned))
+        let (value, legacy_present) = cookies::find_refresh(headers);
+        Self {
+            value,
+            legacy_present,
+        }
     }
 
-    pub fn as_deref(&self) -> Option<&str> {
-        self.0.as_deref()
+    /// The token, when the request carries exactly one refresh cookie.
+    pub fn token(&self) -> Option<&str> {
+        match &self.value {
+            RefreshCookieValue::One(token) => Some(token),
+            _ => None,
+        }
+    }
+
+    pub fn is_duplicated(&self) -> bool {
+        self.value == RefreshCookieValue::Several
     }
 }
 
@@ -81,7 +101,7 @@ impl FromRequestParts<AppState> for BearerClaims {
             .headers
             .get(header::AUTHORIZATION)
             .map(|v| v.as_bytes());
-        Ok(Self(bearer::authorize(header, &state.auth.jwt)?))
+        Ok(Self(state.auth.authorize(header)?))
     }
 }
 

@@ -1,7 +1,7 @@
 //! The bodies of the API's server functions (see [`crate::api`]): extract the inputs, call the
 //! security core, and put its answer on the wire (body, cookie, status).
 
-use crate::api::{ApiError, SecretNumberResponse, TokenResponse};
+use crate::api::{ApiError, ErrorCode, SecretNumberResponse, TokenResponse};
 use crate::auth::{AuthError, SignedIn};
 use crate::server::cookies;
 use crate::server::extract::{extract, state, BearerClaims, ClientInfo, RefreshCookie};
@@ -21,7 +21,8 @@ pub async fn login(username: String, password: String) -> Result<TokenResponse, 
 pub async fn refresh() -> Result<TokenResponse, ApiError> {
     let state = state()?;
     let (cookie, client): (RefreshCookie, ClientInfo) = (extract().await?, extract().await?);
-    match state.auth.refresh(cookie.as_deref(), &client).await {
+    refuse_duplicated(&cookie)?;
+    match state.auth.refresh(cookie.token(), &client).await {
         Ok(signed_in) => Ok(answer_signed_in(signed_in)),
         Err(e) => {
             // A refused token is dead for good; a server failure must not log anyone out.
@@ -37,7 +38,8 @@ pub async fn refresh() -> Result<TokenResponse, ApiError> {
 pub async fn logout() -> Result<(), ApiError> {
     let state = state()?;
     let (cookie, client): (RefreshCookie, ClientInfo) = (extract().await?, extract().await?);
-    state.auth.logout(cookie.as_deref(), &client).await?;
+    refuse_duplicated(&cookie)?;
+    state.auth.logout(cookie.token(), &client).await?;
     set_cookie(&cookies::clear_refresh());
     set_status(StatusCode::NO_CONTENT);
     Ok(())
@@ -49,6 +51,22 @@ pub async fn secret_number() -> Result<SecretNumberResponse, ApiError> {
     Ok(SecretNumberResponse {
         value: rand::random_range(0..1_000_000),
     })
+}
+
+/// A request with more than one refresh cookie is refused and every copy cleared (see
+/// `server::cookies`); the legacy unprefixed cookie is cleared whenever it shows up.
+fn refuse_duplicated(cookie: &RefreshCookie) -> Result<(), ApiError> {
+    if cookie.legacy_present {
+        for clear in cookies::clear_legacy() {
+            set_cookie(&clear);
+        }
+    }
+    if cookie.is_duplicated() {
+        tracing::warn!("request with more than one refresh cookie refused");
+        set_cookie(&cookies::clear_refresh());
+        return Err(ApiError::new(ErrorCode::InvalidRefreshToken));
+    }
+    Ok(())
 }
 
 /// The token body for the client, and the rotated refresh token into its cookie.

@@ -2,7 +2,9 @@
 //! answer a first page load with a redirect instead of a flash of the wrong page.
 //!
 //! Read-only: the cookie is looked up (never rotated) and the result is put in the request's
-//! extensions, where the app reads it through Leptos' `Parts` context.
+//! extensions, where the app reads it through Leptos' `Parts` context. Every page depends on
+//! the session, so none may be cached: a shared cache or the Back button must not show one
+//! after logout.
 
 use crate::api::SessionInfo;
 use crate::server::{api_boundary::API_PREFIX, extract::RefreshCookie, state::AppState};
@@ -11,7 +13,7 @@ use axum::{
     middleware::Next,
     response::Response,
 };
-use http::Method;
+use http::{header, HeaderValue, Method};
 
 /// The session found for a page request (`None`: anonymous).
 #[derive(Debug, Clone, Default)]
@@ -31,7 +33,7 @@ pub async fn page_session(
     if is_page {
         let (parts, body) = request.into_parts();
         let cookie = RefreshCookie::from_parts(&parts);
-        let session = match state.auth.peek(cookie.as_deref()).await {
+        let session = match state.auth.peek(cookie.token()).await {
             Ok(user) => user.map(|u| SessionInfo {
                 username: u.username,
                 role: u.role,
@@ -44,6 +46,11 @@ pub async fn page_session(
         };
         request = Request::from_parts(parts, body);
         request.extensions_mut().insert(PageSession(session));
+        let mut response = next.run(request).await;
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.append(header::VARY, HeaderValue::from_static("Cookie"));
+        return response;
     }
     next.run(request).await
 }

@@ -1,7 +1,11 @@
 //! Shared server state, reachable from axum handlers (`State`) and from server functions and
 //! SSR (Leptos context, provided by `leptos_routes`).
 
-use crate::auth::{jwt::JwtKeys, login::ThrottlePolicy, sessions::SessionPolicy, Auth};
+use crate::auth::jwt::{JwtKeys, TokenSettings};
+use crate::auth::{
+    login::ThrottlePolicy, refresh_token::ChildKey, revocation::RevokedSessions,
+    sessions::SessionPolicy, Auth,
+};
 use crate::db::Db;
 use crate::server::config::Config;
 use axum::extract::FromRef;
@@ -19,15 +23,19 @@ pub struct AppState {
 impl AppState {
     /// Builds the state: the security core gets its keys and policies from `config`.
     pub fn new(config: Config, db: Db, leptos_options: LeptosOptions) -> anyhow::Result<Self> {
-        let jwt = JwtKeys::new(
-            config.jwt_secret.expose(),
-            config.access_token_ttl_secs,
-            config.jwt_leeway_secs,
-        )
-        .map_err(|e| anyhow::anyhow!("JWT_SECRET cannot be used as an HMAC key: {e}"))?;
+        let settings = TokenSettings {
+            ttl_secs: config.access_token_ttl_secs,
+            leeway_secs: config.jwt_leeway_secs,
+            issuer: config.jwt_issuer.clone(),
+            audience: config.jwt_audience.clone(),
+        };
+        let jwt = JwtKeys::new(config.jwt_secret.expose(), settings)
+            .map_err(|e| anyhow::anyhow!("JWT_SECRET cannot be used as an HMAC key: {e}"))?;
         let auth = Auth {
             db,
             jwt,
+            child_key: ChildKey::from_secret(config.jwt_secret.expose()),
+            revoked: RevokedSessions::default(),
             sessions: SessionPolicy {
                 absolute_ttl_secs: config.refresh_token_ttl_secs,
                 idle_ttl_secs: config.refresh_idle_ttl_secs,

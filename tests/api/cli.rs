@@ -1,29 +1,13 @@
-//! `jwt-auth user add NAME --role ROLE` (the real binary, password on stdin).
+//! `jwt-auth user …` (the real binary, password on stdin).
 
 use crate::helpers::*;
 use reqwest::StatusCode;
 use serde_json::Value;
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 fn user_add(app: &TestApp, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_jwt-auth"))
-        .args(["user", "add"])
-        .args(args)
-        .env("DATABASE_URL", &app.vars["DATABASE_URL"])
-        .env("RUST_LOG", "off")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run jwt-auth");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    let args: Vec<&str> = ["user", "add"].iter().chain(args).copied().collect();
+    run_cli(app, &args, stdin)
 }
 
 #[tokio::test]
@@ -71,4 +55,26 @@ async fn user_add_refuses_an_empty_password() {
         app.login("dave", "").await.status(),
         StatusCode::UNPROCESSABLE_ENTITY
     );
+}
+
+#[tokio::test]
+async fn user_remove_deletes_the_account_and_ends_its_sessions() {
+    let app = spawn_app().await;
+    let (_, refresh_token) = app.login_user().await;
+
+    let output = run_cli(&app, &["user", "remove", "user"], "");
+
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(app.login_as(USER).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.refresh(&refresh_token).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let again = run_cli(&app, &["user", "remove", "user"], "");
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("no user named"));
 }

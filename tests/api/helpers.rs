@@ -94,8 +94,26 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     start(dir, vars).await
 }
 
+/// Binds 127.0.0.1 on `port` (0: any free port).
+async fn bind(port: u16) -> TcpListener {
+    TcpListener::bind(("127.0.0.1", port)).await.expect("bind")
+}
+
 async fn start(dir: TempDir, vars: HashMap<String, String>) -> TestApp {
+    start_on(bind(0).await, dir, vars).await
+}
+
+async fn start_on(
+    listener: TcpListener,
+    dir: TempDir,
+    mut vars: HashMap<String, String>,
+) -> TestApp {
     init_test_log();
+    let addr = listener.local_addr().expect("addr");
+    // The origin browsers would use; kept across a restart (with the port) so tokens keep
+    // their issuer and audience.
+    vars.entry("PUBLIC_ORIGIN".to_owned())
+        .or_insert_with(|| format!("http://{addr}"));
     let config = Config::from_lookup(|name| vars.get(name).cloned()).expect("test config");
     let site_root = vars
         .get("LEPTOS_SITE_ROOT")
@@ -109,8 +127,6 @@ async fn start(dir: TempDir, vars: HashMap<String, String>) -> TestApp {
     let state = server::prepare(config, options)
         .await
         .expect("prepare server");
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
     let (tx, rx) = oneshot::channel::<()>();
     let handle = tokio::spawn(server::serve(state, listener, async {
         let _ = rx.await;
@@ -137,6 +153,27 @@ async fn start(dir: TempDir, vars: HashMap<String, String>) -> TestApp {
 }
 
 impl TestApp {
+    /// The origin the server accepts in `Origin` (its `PUBLIC_ORIGIN`).
+    pub fn origin(&self) -> &str {
+        &self.vars["PUBLIC_ORIGIN"]
+    }
+
+    /// The `iss` of the server's access tokens.
+    pub fn issuer(&self) -> String {
+        self.vars
+            .get("JWT_ISSUER")
+            .cloned()
+            .unwrap_or_else(|| self.origin().to_owned())
+    }
+
+    /// The `aud` of the server's access tokens.
+    pub fn audience(&self) -> String {
+        self.vars
+            .get("JWT_AUDIENCE")
+            .cloned()
+            .unwrap_or_else(|| format!("{}/api", self.origin()))
+    }
+
     /// Absolute URL of a path.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
@@ -158,7 +195,7 @@ impl TestApp {
         self.stop().await;
         let vars = std::mem::take(&mut self.vars);
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"));
-        start(dir, vars).await
+        start_on(bind(self.addr.port()).await, dir, vars).await
     }
 
     async fn stop(&mut self) {
@@ -296,4 +333,94 @@ pub async fn error_code(response: Response) -> String {
         "error has a message: {body}"
     );
     body["error"].as_str().expect("error code").to_owned()
+}
+
+/// Runs the real `jwt-auth` binary with `args` against the app's database, `stdin` piped in.
+pub fn run_cli(app: &TestApp, args: &[&str], stdin: &str) -> std::process::Output {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_jwt-auth"))
+        .args(args)
+        .env("DATABASE_URL", &app.vars["DATABASE_URL"])
+        .env("RUST_LOG", "off")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run jwt-auth");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("jwt-auth output")
+}
+
+/// The real `jwt-auth` binary serving in a process of its own, for what only a separate process
+/// shows: a `kill -9`, its memory high-water mark.
+pub struct ServerProcess {
+    pub addr: SocketAddr,
+    child: std::process::Child,
+}
+
+impl ServerProcess {
+    /// Starts the binary with `vars` (plus a free port, a quiet log) and waits until it listens.
+    pub fn start(vars: &HashMap<String, String>) -> Self {
+        use std::io::{BufRead, BufReader};
+        use std::process::{Command, Stdio};
+        let mut child = Command::new(env!("CARGO_BIN_EXE_jwt-auth"))
+            .envs(vars)
+            .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+            .env("LEPTOS_OUTPUT_NAME", "jwt-auth")
+            .env("RUST_LOG", "warn,jwt_auth=info")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start jwt-auth");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let addr = loop {
+            let line = lines
+                .next()
+                .expect("jwt-auth exited before listening")
+                .expect("read log");
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                break rest.trim().parse().expect("listening address");
+            }
+        };
+        // Keep draining the log so the server never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Self { addr, child }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// `kill -9`: no shutdown, no flush, nothing the process could still do.
+    pub fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        let _ = self.child.wait();
+    }
+
+    /// The process's peak resident memory (`VmHWM`), in KiB.
+    #[allow(dead_code)] // used by the abuse tests
+    pub fn peak_rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("/proc status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM")
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

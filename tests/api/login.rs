@@ -18,6 +18,8 @@ async fn correct_credentials_return_an_access_token_and_set_the_refresh_cookie()
 
     assert_eq!(response.status(), StatusCode::OK);
     let cookie = set_cookie_header(&response).expect("refresh cookie set");
+    assert!(cookie.starts_with("__Host-jwt_auth_refresh="), "{cookie}");
+    assert!(!cookie.contains("Domain"), "host-only: {cookie}");
     for attribute in [
         "HttpOnly",
         "Secure",
@@ -52,9 +54,16 @@ async fn the_access_token_is_hs256_with_the_documented_claims() {
 
     assert_eq!(
         decode_part(jwt, 0),
-        serde_json::json!({"alg": "HS256", "typ": "JWT"})
+        serde_json::json!({"alg": "HS256", "typ": "at+jwt"})
     );
     let claims = decode_part(jwt, 1);
+    assert_eq!(claims["iss"], app.issuer());
+    assert_eq!(claims["aud"], app.audience());
+    let session: String = sqlx::query_scalar("SELECT id FROM sessions")
+        .fetch_one(app.db())
+        .await
+        .unwrap();
+    assert_eq!(claims["sid"], session, "the token names its session");
     assert_eq!(claims["username"], "admin");
     assert_eq!(claims["role"], "admin");
     assert!(

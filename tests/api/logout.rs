@@ -18,7 +18,7 @@ async fn logout_revokes_the_session_and_clears_the_cookie() {
         .is_none());
     assert!(response.bytes().await.unwrap().is_empty());
     assert_eq!(app.refresh(&token).await.status(), StatusCode::UNAUTHORIZED);
-    let reason: String = sqlx::query_scalar("SELECT revoked_reason FROM refresh_tokens")
+    let reason: String = sqlx::query_scalar("SELECT revoked_reason FROM sessions")
         .fetch_one(app.db())
         .await
         .unwrap();

@@ -4,10 +4,12 @@
 mod helpers;
 
 mod cli;
+mod crash;
 mod login;
 mod logout;
 mod malformed;
 mod pages;
 mod refresh;
 mod restart;
+mod revocation;
 mod secret;

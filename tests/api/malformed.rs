@@ -153,6 +153,82 @@ async fn cross_site_posts_are_forbidden() {
 }
 
 #[tokio::test]
+async fn every_unsafe_method_from_another_origin_is_403_on_every_endpoint() {
+    let app = spawn_app().await;
+    let paths = [
+        "/api/login",
+        "/api/refresh",
+        "/api/logout",
+        "/api/secret-number",
+        "/api/nope",
+    ];
+    for method in ["POST", "PUT", "PATCH", "DELETE"] {
+        for path in paths {
+            for origin in [
+                "https://evil.example",
+                "null",
+                // Our host with another scheme or port is another origin.
+                &app.origin().replace("http://", "https://"),
+                &format!("{}0", app.origin()),
+            ] {
+                let response = app
+                    .client
+                    .request(method.parse().unwrap(), app.url(path))
+                    .header(header::ORIGIN, origin)
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body("{}")
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    response.status(),
+                    StatusCode::FORBIDDEN,
+                    "{method} {path} from {origin}"
+                );
+                assert_eq!(error_code(response).await, "forbidden");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_host_header_does_not_decide_what_is_same_origin() {
+    let app = spawn_app().await;
+
+    // DNS rebinding: the attacker's page reaches us under its own name, so Host = Origin.
+    let rebinding = login_with_headers(
+        &app,
+        &[
+            ("Host", "evil.example:3000".into()),
+            ("Origin", "http://evil.example:3000".into()),
+        ],
+    )
+    .await;
+    // Behind a proxy that rewrites Host, our own origin still passes.
+    let proxied = login_with_headers(
+        &app,
+        &[
+            ("Host", "backend.internal:8080".into()),
+            ("Origin", app.origin().into()),
+        ],
+    )
+    .await;
+
+    assert_eq!(rebinding.status(), StatusCode::FORBIDDEN);
+    assert_eq!(proxied.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_client_without_origin_or_fetch_metadata_is_allowed() {
+    let app = spawn_app().await;
+
+    // curl and other non-browser clients send neither header; browsers send Origin on POST.
+    let response = login_with_headers(&app, &[]).await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
 async fn a_browser_style_accept_header_still_gets_json_not_a_redirect() {
     let app = spawn_app().await;
 

@@ -163,3 +163,50 @@ async fn pages_carry_a_content_security_policy_with_the_script_nonce() {
     );
     assert!(!csp.contains("unsafe-inline"), "{csp}");
 }
+
+#[tokio::test]
+async fn pages_that_depend_on_the_session_are_never_cached() {
+    let app = spawn_app().await;
+    let (_, cookie) = app.login_user().await;
+
+    let responses = [
+        app.get_page("/login", None).await,
+        app.get_page("/secret-random-number", Some(&cookie)).await,
+        app.get_page("/secret-random-number", None).await,
+        app.get_page("/nope", None).await,
+    ];
+
+    for response in responses {
+        let url = response.url().clone();
+        assert_eq!(
+            response.headers()[header::CACHE_CONTROL],
+            "no-store",
+            "{url}"
+        );
+        assert_eq!(response.headers()[header::VARY], "Cookie", "{url}");
+    }
+}
+
+#[tokio::test]
+async fn hsts_is_sent_in_production_only() {
+    let production = spawn_app_with(&[
+        ("LEPTOS_ENV", "PROD"),
+        ("PUBLIC_ORIGIN", "https://auth.example.com"),
+    ])
+    .await;
+    let development = spawn_app().await;
+
+    for path in ["/login", "/api/secret-number"] {
+        let response = production.get_page(path, None).await;
+        assert_eq!(
+            response.headers()[header::STRICT_TRANSPORT_SECURITY],
+            "max-age=31536000",
+            "{path}"
+        );
+        let response = development.get_page(path, None).await;
+        assert!(response
+            .headers()
+            .get(header::STRICT_TRANSPORT_SECURITY)
+            .is_none());
+    }
+}

@@ -27,3 +27,58 @@ async fn production_mode_has_no_demo_users() {
 
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
+
+/// Prepares a server (opening the database, checking for demo accounts) with `vars`, without
+/// serving: the error a production start would stop with.
+async fn prepare_with(vars: &std::collections::HashMap<String, String>) -> anyhow::Result<()> {
+    let config = jwt_auth::server::config::Config::from_lookup(|name| vars.get(name).cloned())?;
+    let options = leptos::config::LeptosOptions::builder()
+        .output_name("jwt-auth")
+        .site_root("target/site")
+        .site_pkg_dir("pkg")
+        .build();
+    jwt_auth::server::prepare(config, options).await.map(|_| ())
+}
+
+#[tokio::test]
+async fn production_refuses_to_start_while_a_demo_account_exists() {
+    // Development created the demo users in this database.
+    let app = spawn_app().await;
+    let mut production = app.vars.clone();
+    production.insert("LEPTOS_ENV".into(), "PROD".into());
+
+    let refused = format!("{:#}", prepare_with(&production).await.unwrap_err());
+
+    assert!(refused.contains("demo account"), "{refused}");
+    assert!(
+        refused.contains("`jwt-auth user remove admin`"),
+        "{refused}"
+    );
+    for name in ["admin", "user"] {
+        let output = run_cli(&app, &["user", "remove", name], "");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    prepare_with(&production)
+        .await
+        .expect("starts without demo accounts");
+}
+
+#[tokio::test]
+async fn production_also_refuses_an_unmarked_account_with_a_demo_password() {
+    // An account from before demo accounts were marked: the name and the public password.
+    let app = spawn_app_with(&[("LEPTOS_ENV", "PROD")]).await;
+    let added = run_cli(&app, &["user", "add", "user"], "user-secret-42\n");
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+
+    let refused = format!("{:#}", prepare_with(&app.vars).await.unwrap_err());
+
+    assert!(refused.contains("`jwt-auth user remove user`"), "{refused}");
+}

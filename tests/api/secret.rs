@@ -10,17 +10,21 @@ fn now() -> i64 {
     jwt_auth::auth::unix_now()
 }
 
-fn claims(exp: i64) -> Value {
-    json!({"sub": "1", "username": "user", "role": "user", "iat": exp - 900, "exp": exp, "jti": "00"})
+/// Claims of the server's shape (its issuer and audience, some session), expiring at `exp`.
+fn claims(app: &TestApp, exp: i64) -> Value {
+    json!({"iss": app.issuer(), "sub": "1", "aud": app.audience(), "sid": "some-session",
+           "username": "user", "role": "user", "iat": exp - 900, "exp": exp, "jti": "00"})
 }
 
+/// Signs `claims` with `alg` and `secret`, with the access-token type `at+jwt`.
 fn sign(alg: Algorithm, claims: &Value, secret: &[u8]) -> String {
-    jsonwebtoken::encode(
-        &Header::new(alg),
-        claims,
-        &EncodingKey::from_secret(secret).unwrap(),
-    )
-    .unwrap()
+    sign_typed(alg, Some("at+jwt"), claims, secret)
+}
+
+fn sign_typed(alg: Algorithm, typ: Option<&str>, claims: &Value, secret: &[u8]) -> String {
+    let mut header = Header::new(alg);
+    header.typ = typ.map(str::to_owned);
+    jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(secret).unwrap()).unwrap()
 }
 
 /// Asserts a 401 with the given code and an RFC 6750 challenge.
@@ -76,7 +80,7 @@ async fn an_expired_token_is_token_expired() {
     let app = spawn_app().await;
     let expired = sign(
         Algorithm::HS256,
-        &claims(now() - 10),
+        &claims(&app, now() - 10),
         TEST_SECRET.as_bytes(),
     );
     assert_rejected(&app, Some(&expired), "token_expired").await;
@@ -87,7 +91,7 @@ async fn a_token_signed_with_another_secret_is_invalid() {
     let app = spawn_app().await;
     let forged = sign(
         Algorithm::HS256,
-        &claims(now() + 600),
+        &claims(&app, now() + 600),
         b"some-other-secret-some-other-secret!!",
     );
     assert_rejected(&app, Some(&forged), "invalid_token").await;
@@ -97,7 +101,7 @@ async fn a_token_signed_with_another_secret_is_invalid() {
 async fn other_hmac_algorithms_are_rejected_even_with_the_right_secret() {
     let app = spawn_app().await;
     for alg in [Algorithm::HS384, Algorithm::HS512] {
-        let token = sign(alg, &claims(now() + 600), TEST_SECRET.as_bytes());
+        let token = sign(alg, &claims(&app, now() + 600), TEST_SECRET.as_bytes());
         assert_rejected(&app, Some(&token), "invalid_token").await;
     }
 }
@@ -105,8 +109,8 @@ async fn other_hmac_algorithms_are_rejected_even_with_the_right_secret() {
 #[tokio::test]
 async fn alg_none_is_rejected() {
     let app = spawn_app().await;
-    let head = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
-    let body = URL_SAFE_NO_PAD.encode(claims(now() + 600).to_string());
+    let head = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"at+jwt"}"#);
+    let body = URL_SAFE_NO_PAD.encode(claims(&app, now() + 600).to_string());
     assert_rejected(&app, Some(&format!("{head}.{body}.")), "invalid_token").await;
 }
 
@@ -115,8 +119,8 @@ async fn rs256_key_confusion_is_rejected() {
     let app = spawn_app().await;
     // An RS256 header over a signature made with HMAC: what an attacker tries when a server
     // would use its public key as an HMAC secret.
-    let head = URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","typ":"JWT"}"#);
-    let body = URL_SAFE_NO_PAD.encode(claims(now() + 600).to_string());
+    let head = URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","typ":"at+jwt"}"#);
+    let body = URL_SAFE_NO_PAD.encode(claims(&app, now() + 600).to_string());
     let signing_input = format!("{head}.{body}");
     let signature = jsonwebtoken::crypto::sign(
         signing_input.as_bytes(),
@@ -148,7 +152,7 @@ async fn a_tampered_payload_is_rejected() {
 #[tokio::test]
 async fn a_token_without_exp_is_rejected() {
     let app = spawn_app().await;
-    let mut no_exp = claims(now() + 600);
+    let mut no_exp = claims(&app, now() + 600);
     no_exp.as_object_mut().unwrap().remove("exp");
     assert_rejected(
         &app,
@@ -156,4 +160,56 @@ async fn a_token_without_exp_is_rejected() {
         "invalid_token",
     )
     .await;
+}
+
+#[tokio::test]
+async fn a_token_forged_with_the_right_secret_and_shape_is_accepted() {
+    // The baseline of the refusals around it: each of those changes one thing only.
+    let app = spawn_app().await;
+    let token = sign(
+        Algorithm::HS256,
+        &claims(&app, now() + 600),
+        TEST_SECRET.as_bytes(),
+    );
+
+    assert_eq!(app.get_secret(Some(&token)).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_wrong_type_issuer_or_audience_is_invalid_token() {
+    let app = spawn_app().await;
+    let good = claims(&app, now() + 600);
+    let secret = TEST_SECRET.as_bytes();
+
+    for typ in [Some("JWT"), None, Some("id+jwt")] {
+        let token = sign_typed(Algorithm::HS256, typ, &good, secret);
+        assert_rejected(&app, Some(&token), "invalid_token").await;
+    }
+    for (claim, value) in [
+        ("iss", json!("https://evil.example")),
+        ("aud", json!("https://evil.example/api")),
+        ("aud", json!(app.issuer())),
+    ] {
+        let mut changed = good.clone();
+        changed[claim] = value;
+        let token = sign(Algorithm::HS256, &changed, secret);
+        assert_rejected(&app, Some(&token), "invalid_token").await;
+    }
+    for missing in ["iss", "aud", "sid"] {
+        let mut changed = good.clone();
+        changed.as_object_mut().unwrap().remove(missing);
+        let token = sign(Algorithm::HS256, &changed, secret);
+        assert_rejected(&app, Some(&token), "invalid_token").await;
+    }
+}
+
+#[tokio::test]
+async fn a_token_issued_in_the_future_is_invalid_token() {
+    let app = spawn_app().await;
+    let mut future = claims(&app, now() + 900);
+    future["iat"] = json!(now() + 60);
+
+    let token = sign(Algorithm::HS256, &future, TEST_SECRET.as_bytes());
+
+    assert_rejected(&app, Some(&token), "invalid_token").await;
 }

@@ -6,8 +6,11 @@
 //! `BEGIN IMMEDIATE` transaction, which takes SQLite's write lock at once: the steps that check
 //! and then write (rotation) cannot interleave.
 
-use super::{AttemptCount, DbError, NewEvent, NewRefreshToken, RefreshTokenRow, Store, UserRow};
-use crate::model::{RevokeReason, Role};
+use super::{
+    AttemptCount, DbError, NewEvent, NewSession, NewUser, RefreshTokenRow, RevokedSession,
+    Rotation, Store, UserRow,
+};
+use crate::model::RevokeReason;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -63,56 +66,67 @@ async fn insert_event(
     Ok(())
 }
 
-async fn insert_token(
-    tx: &mut Transaction<'_, Sqlite>,
-    token: &NewRefreshToken<'_>,
-) -> Result<(), DbError> {
-    sqlx::query(
-        "INSERT INTO refresh_tokens
-             (token_hash, user_id, family_id, parent_id, created_at, last_used_at, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
-    )
-    .bind(&token.token_hash[..])
-    .bind(token.user_id)
-    .bind(token.family_id)
-    .bind(token.parent_id)
-    .bind(token.now)
-    .bind(token.expires_at)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
 #[async_trait::async_trait]
 impl Store for SqliteStore {
     async fn find_user(&self, username: &str) -> Result<Option<UserRow>, DbError> {
-        Ok(
-            sqlx::query_as(
-                "SELECT id, username, password_hash, role FROM users WHERE username = ?",
-            )
-            .bind(username)
-            .fetch_optional(&self.pool)
-            .await?,
-        )
-    }
-
-    async fn insert_user(
-        &self,
-        username: &str,
-        password_hash: &str,
-        role: Role,
-        now: i64,
-    ) -> Result<i64, DbError> {
-        let result = sqlx::query(
-            "INSERT INTO users (username, password_hash, role, created_at) VALUES (?, ?, ?, ?)",
+        Ok(sqlx::query_as(
+            "SELECT id, username, password_hash, role, is_demo FROM users WHERE username = ?",
         )
         .bind(username)
-        .bind(password_hash)
-        .bind(role)
-        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn insert_user(&self, user: NewUser<'_>) -> Result<i64, DbError> {
+        let result = sqlx::query(
+            "INSERT INTO users (username, password_hash, role, is_demo, created_at)
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(user.username)
+        .bind(user.password_hash)
+        .bind(user.role)
+        .bind(user.is_demo)
+        .bind(user.now)
         .execute(&self.pool)
         .await?;
         Ok(result.last_insert_rowid())
+    }
+
+    async fn mark_demo_user(&self, user_id: i64) -> Result<(), DbError> {
+        sqlx::query("UPDATE users SET is_demo = 1 WHERE id = ?")
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn remove_user(&self, username: &str, now: i64) -> Result<bool, DbError> {
+        let mut tx = self.write().await?;
+        // Its sessions go with it; their access tokens must stop working too.
+        sqlx::query(
+            "INSERT OR IGNORE INTO session_revocations (session_id, revoked_at)
+             SELECT s.id, ?1 FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE u.username = ?2 AND s.revoked_at IS NULL AND s.expires_at > ?1",
+        )
+        .bind(now)
+        .bind(username)
+        .execute(&mut *tx)
+        .await?;
+        let removed = sqlx::query("DELETE FROM users WHERE username = ?")
+            .bind(username)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(removed > 0)
+    }
+
+    async fn demo_usernames(&self) -> Result<Vec<String>, DbError> {
+        Ok(
+            sqlx::query_scalar("SELECT username FROM users WHERE is_demo = 1 ORDER BY username")
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 
     async fn find_refresh_token(
@@ -120,9 +134,11 @@ impl Store for SqliteStore {
         token_hash: &[u8; 32],
     ) -> Result<Option<RefreshTokenRow>, DbError> {
         Ok(sqlx::query_as(
-            "SELECT t.id, t.user_id, u.username, u.role, t.family_id, t.last_used_at,
-                    t.expires_at, t.rotated_at, t.revoked_at
-             FROM refresh_tokens t JOIN users u ON u.id = t.user_id
+            "SELECT t.id, t.session_id, t.rotated_at, s.user_id, u.username, u.role,
+                    s.expires_at, s.last_used_at, s.revoked_at
+             FROM refresh_tokens t
+             JOIN sessions s ON s.id = t.session_id
+             JOIN users u ON u.id = s.user_id
              WHERE t.token_hash = ?",
         )
         .bind(&token_hash[..])
@@ -132,11 +148,31 @@ impl Store for SqliteStore {
 
     async fn start_session(
         &self,
-        token: NewRefreshToken<'_>,
+        session: NewSession<'_>,
         event: NewEvent<'_>,
     ) -> Result<(), DbError> {
         let mut tx = self.write().await?;
-        insert_token(&mut tx, &token).await?;
+        sqlx::query(
+            "INSERT INTO sessions (id, user_id, created_at, expires_at, last_used_at, ip, last_ip,
+                                   user_agent)
+             VALUES (?1, ?2, ?3, ?4, ?3, ?5, ?5, ?6)",
+        )
+        .bind(session.id)
+        .bind(session.user_id)
+        .bind(session.now)
+        .bind(session.expires_at)
+        .bind(session.client.ip.as_deref())
+        .bind(session.client.user_agent.as_deref())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES (?, ?, ?)",
+        )
+        .bind(&session.token_hash[..])
+        .bind(session.id)
+        .bind(session.now)
+        .execute(&mut *tx)
+        .await?;
         insert_event(&mut tx, &event).await?;
         tx.commit().await?;
         Ok(())
@@ -144,61 +180,83 @@ impl Store for SqliteStore {
 
     async fn rotate_refresh_token(
         &self,
-        child: NewRefreshToken<'_>,
-        mark_parent_rotated: bool,
+        rotation: Rotation<'_>,
         event: NewEvent<'_>,
     ) -> Result<bool, DbError> {
         let mut tx = self.write().await?;
-        let claimed = if mark_parent_rotated {
-            sqlx::query(
-                "UPDATE refresh_tokens SET rotated_at = ?1, last_used_at = ?1
-                 WHERE id = ?2 AND rotated_at IS NULL AND revoked_at IS NULL",
-            )
-            .bind(child.now)
-            .bind(child.parent_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-        } else {
-            let live: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM refresh_tokens WHERE id = ? AND revoked_at IS NULL",
-            )
-            .bind(child.parent_id)
-            .fetch_one(&mut *tx)
-            .await?;
-            live.unsigned_abs()
-        };
+        let claimed = sqlx::query(
+            "UPDATE refresh_tokens SET rotated_at = ?1
+             WHERE id = ?2 AND rotated_at IS NULL
+               AND session_id IN (SELECT id FROM sessions WHERE id = ?3 AND revoked_at IS NULL)",
+        )
+        .bind(rotation.now)
+        .bind(rotation.parent_id)
+        .bind(rotation.session_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         if claimed != 1 {
             return Ok(false);
         }
-        insert_token(&mut tx, &child).await?;
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, session_id, parent_id, created_at)
+             VALUES (?, ?, ?, ?)",
+        )
+        .bind(&rotation.child_hash[..])
+        .bind(rotation.session_id)
+        .bind(rotation.parent_id)
+        .bind(rotation.now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE sessions SET last_used_at = ?, last_ip = ? WHERE id = ?")
+            .bind(rotation.now)
+            .bind(rotation.client.ip.as_deref())
+            .bind(rotation.session_id)
+            .execute(&mut *tx)
+            .await?;
         insert_event(&mut tx, &event).await?;
         tx.commit().await?;
         Ok(true)
     }
 
-    async fn revoke_family(
+    async fn revoke_session(
         &self,
-        family_id: &str,
+        session_id: &str,
         reason: RevokeReason,
         event: NewEvent<'_>,
-    ) -> Result<u64, DbError> {
+    ) -> Result<bool, DbError> {
         let mut tx = self.write().await?;
         let revoked = sqlx::query(
-            "UPDATE refresh_tokens SET revoked_at = ?, revoked_reason = ?
-             WHERE family_id = ? AND revoked_at IS NULL",
+            "UPDATE sessions SET revoked_at = ?, revoked_reason = ?
+             WHERE id = ? AND revoked_at IS NULL",
         )
         .bind(event.at)
         .bind(reason)
-        .bind(family_id)
+        .bind(session_id)
         .execute(&mut *tx)
         .await?
         .rows_affected();
         if revoked > 0 {
+            sqlx::query(
+                "INSERT OR IGNORE INTO session_revocations (session_id, revoked_at) VALUES (?, ?)",
+            )
+            .bind(session_id)
+            .bind(event.at)
+            .execute(&mut *tx)
+            .await?;
             insert_event(&mut tx, &event).await?;
             tx.commit().await?;
         }
-        Ok(revoked)
+        Ok(revoked > 0)
+    }
+
+    async fn revoked_sessions_since(&self, since: i64) -> Result<Vec<RevokedSession>, DbError> {
+        Ok(sqlx::query_as(
+            "SELECT session_id AS id, revoked_at FROM session_revocations WHERE revoked_at >= ?",
+        )
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     async fn record_event(&self, event: NewEvent<'_>) -> Result<(), DbError> {
