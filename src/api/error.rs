@@ -42,6 +42,11 @@ pub enum ErrorCode {
     NotFound,
     /// The endpoint exists but not for this HTTP method.
     MethodNotAllowed,
+    /// The server is saturated (password hashing, or too many requests at once); retry after
+    /// `retry_after` seconds.
+    ServerBusy,
+    /// The request took longer than the server allows.
+    RequestTimeout,
     /// Something failed on the server; details are in the server log, never in the response.
     Internal,
     /// The browser could not reach the server (network down, timeout). Never sent by the server.
@@ -65,6 +70,8 @@ impl ErrorCode {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::InvalidRequest => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
+            Self::ServerBusy => StatusCode::SERVICE_UNAVAILABLE,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::ServerUnreachable => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -86,6 +93,8 @@ impl ErrorCode {
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
+            Self::ServerBusy => "server_busy",
+            Self::RequestTimeout => "request_timeout",
             Self::Internal => "internal",
             Self::ServerUnreachable => "server_unreachable",
         }
@@ -113,6 +122,8 @@ impl ErrorCode {
             }
             Self::NotFound => "There is no API endpoint at this path.",
             Self::MethodNotAllowed => "This endpoint does not accept that HTTP method.",
+            Self::ServerBusy => "The server is busy. Please try again in a moment.",
+            Self::RequestTimeout => "The request took too long.",
             Self::Internal => "Something went wrong on the server.",
             Self::ServerUnreachable => {
                 "The server cannot be reached. Check your connection and try again."
@@ -128,7 +139,8 @@ pub struct ApiError {
     pub error: ErrorCode,
     /// Text for humans; may change between versions.
     pub message: String,
-    /// Seconds until a throttled login may be retried (only with `too_many_attempts`).
+    /// Seconds until the request may be retried (with `too_many_attempts` and `server_busy`;
+    /// the same as the `Retry-After` header).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
 }
@@ -158,6 +170,14 @@ impl ApiError {
             error: ErrorCode::TooManyAttempts,
             message: format!("Too many failed attempts. Try again in {seconds} seconds."),
             retry_after: Some(seconds),
+        }
+    }
+
+    /// The server is saturated: retry after `seconds`.
+    pub fn server_busy(seconds: u64) -> Self {
+        Self {
+            retry_after: Some(seconds),
+            ..Self::new(ErrorCode::ServerBusy)
         }
     }
 
@@ -237,6 +257,8 @@ mod tests {
             ErrorCode::UnsupportedMediaType,
             ErrorCode::NotFound,
             ErrorCode::MethodNotAllowed,
+            ErrorCode::ServerBusy,
+            ErrorCode::RequestTimeout,
             ErrorCode::Internal,
             ErrorCode::ServerUnreachable,
         ] {

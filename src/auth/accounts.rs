@@ -1,7 +1,7 @@
 //! Accounts: the rules for usernames and passwords, and creating users (the CLI and the
 //! development demo users go through the same [`create_user`]).
 
-use crate::auth::{password, unix_now, AuthError};
+use crate::auth::{password::PasswordHasher, unix_now, AuthError};
 use crate::db::{Db, DbError, NewUser};
 use crate::model::Role;
 use std::fmt;
@@ -65,23 +65,23 @@ impl fmt::Display for Username {
 /// Hashes `password` (argon2id, off the async runtime) and adds a (non-demo) account.
 pub async fn create_user(
     db: &Db,
+    hasher: &PasswordHasher,
     username: &Username,
     password: String,
     role: Role,
 ) -> Result<i64, AuthError> {
-    insert(db, username, password, role, false).await
+    insert(db, hasher, username, password, role, false).await
 }
 
 async fn insert(
     db: &Db,
+    hasher: &PasswordHasher,
     username: &Username,
     password: String,
     role: Role,
     is_demo: bool,
 ) -> Result<i64, AuthError> {
-    let phc = password::hash_off_runtime(password)
-        .await
-        .map_err(|e| AuthError::Crypto(format!("hashing a password: {e}")))?;
+    let phc = hasher.hash(password).await?;
     let user = NewUser {
         username: username.as_str(),
         password_hash: &phc,
@@ -99,17 +99,17 @@ async fn insert(
 /// Creates the demo users that do not exist yet (development only), marked as demo accounts.
 /// A demo-named account that still has its demo password but predates the mark (databases
 /// from before it existed) gets the mark now.
-pub async fn seed_demo_users(db: &Db) -> Result<(), AuthError> {
+pub async fn seed_demo_users(db: &Db, hasher: &PasswordHasher) -> Result<(), AuthError> {
     for (name, pass, role) in DEMO_USERS {
         let username = Username::parse(name)?;
         match db.find_user(username.as_str()).await? {
             None => {
-                insert(db, &username, pass.to_owned(), role, true).await?;
+                insert(db, hasher, &username, pass.to_owned(), role, true).await?;
                 tracing::info!(username = name, %role, "created demo user");
             }
             Some(user) if !user.is_demo => {
                 let phc = Some(user.password_hash.clone());
-                if password::verify_off_runtime(pass.to_owned(), phc).await {
+                if hasher.verify(pass.to_owned(), phc).await? {
                     db.mark_demo_user(user.id).await?;
                 }
             }
@@ -122,7 +122,7 @@ pub async fn seed_demo_users(db: &Db) -> Result<(), AuthError> {
 /// The demo accounts in the database: the marked ones, and demo-named accounts that still
 /// accept their published demo password (from databases that predate the mark). Production
 /// refuses to start while this is not empty.
-pub async fn demo_accounts(db: &Db) -> Result<Vec<String>, AuthError> {
+pub async fn demo_accounts(db: &Db, hasher: &PasswordHasher) -> Result<Vec<String>, AuthError> {
     let mut found = db.demo_usernames().await?;
     for (name, pass, _) in DEMO_USERS {
         if found.iter().any(|f| f.eq_ignore_ascii_case(name)) {
@@ -130,7 +130,7 @@ pub async fn demo_accounts(db: &Db) -> Result<Vec<String>, AuthError> {
         }
         if let Some(user) = db.find_user(name).await? {
             let phc = Some(user.password_hash.clone());
-            if password::verify_off_runtime(pass.to_owned(), phc).await {
+            if hasher.verify(pass.to_owned(), phc).await? {
                 found.push(user.username);
             }
         }

@@ -1,7 +1,7 @@
 //! `AuthError`: every way the security core can refuse or fail, in its own words. The server
 //! maps each variant to an API error code and status in one place (`server::error`).
 
-use crate::auth::{accounts::UsernameError, jwt::TokenError};
+use crate::auth::{accounts::UsernameError, jwt::TokenError, password::HashError};
 use crate::db::DbError;
 
 /// Why an authentication step did not succeed.
@@ -13,9 +13,18 @@ pub enum AuthError {
     /// Wrong username or password (never told apart).
     #[error("wrong username or password")]
     InvalidCredentials,
-    /// Too many failed logins; retry after this many seconds.
+    /// Too many failed logins (or attempts from one address); retry after this many seconds.
     #[error("too many failed attempts; retry in {retry_after} s")]
     Throttled { retry_after: u64 },
+    /// A login password longer than any account can have.
+    #[error(
+        "the password is longer than {} bytes",
+        crate::auth::accounts::MAX_PASSWORD_LEN
+    )]
+    PasswordTooLong,
+    /// Every password-hashing slot stayed busy: refused before any hashing.
+    #[error("the server is busy hashing passwords")]
+    Busy,
     /// The refresh token cannot continue a session.
     #[error("refresh refused: {0}")]
     RefreshRefused(RefreshRefusal),
@@ -55,4 +64,13 @@ pub enum RefreshRefusal {
     /// A rotated token reused after the grace window; the family has just been revoked.
     #[error("refresh token reused after rotation; family revoked")]
     ReuseDetected,
+}
+
+impl From<HashError> for AuthError {
+    fn from(err: HashError) -> Self {
+        match err {
+            HashError::Busy => Self::Busy,
+            HashError::Failed => Self::Crypto("password hashing failed".into()),
+        }
+    }
 }

@@ -12,6 +12,7 @@ mod error;
 pub mod jwt;
 pub mod login;
 pub mod password;
+pub mod rate_limit;
 pub mod refresh_token;
 pub mod revocation;
 pub mod sessions;
@@ -21,6 +22,8 @@ pub use error::{AuthError, RefreshRefusal};
 use crate::db::Db;
 use jwt::{Claims, JwtKeys, Subject};
 use login::ThrottlePolicy;
+use password::PasswordHasher;
+use rate_limit::LoginRateLimiter;
 use refresh_token::ChildKey;
 use revocation::RevokedSessions;
 use sessions::{IssuedToken, SessionPolicy, SessionUser};
@@ -42,6 +45,10 @@ pub struct Auth {
     pub child_key: ChildKey,
     pub sessions: SessionPolicy,
     pub throttle: ThrottlePolicy,
+    /// Bounded argon2id: at most N hashes at once, in reused memory.
+    pub hasher: PasswordHasher,
+    /// Login attempts per client address (anti-spraying).
+    pub login_rate: LoginRateLimiter,
     /// Sessions revoked recently enough that their access tokens could still be unexpired.
     pub revoked: RevokedSessions,
 }

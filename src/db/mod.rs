@@ -10,7 +10,7 @@
 pub mod sqlite;
 
 use crate::model::{EventKind, RevokeReason, Role};
-use std::{fmt, sync::Arc};
+use std::{fmt, net::IpAddr, sync::Arc};
 
 /// The storage every request shares. Cheap to clone.
 pub type Db = Arc<dyn Store>;
@@ -125,13 +125,20 @@ pub struct RevokedSession {
     pub revoked_at: i64,
 }
 
-/// Who sent a request, for the audit log.
+/// Who sent a request, for the audit log and the throttle.
 #[derive(Debug, Clone, Default)]
 pub struct ClientInfo {
-    /// Peer IP address.
-    pub ip: Option<String>,
+    /// The client's address: the socket's peer, or what a trusted proxy says it forwarded.
+    pub ip: Option<IpAddr>,
     /// `User-Agent`, truncated.
     pub user_agent: Option<String>,
+}
+
+impl ClientInfo {
+    /// The address as stored in the audit log.
+    pub fn ip_text(&self) -> Option<String> {
+        self.ip.map(|ip| ip.to_string())
+    }
 }
 
 /// One audit record. Carries names and client facts, never a password or a token.
@@ -145,13 +152,82 @@ pub struct NewEvent<'a> {
     pub at: i64,
 }
 
-/// Outcome of a login attempt counted by [`Store::count_login_attempt`].
+/// What login failures are counted against: the (username, address) pair, the address alone,
+/// and the username alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThrottleKeys {
+    /// The lower-cased username.
+    pub user: String,
+    /// The client address (an IPv6 client's /64).
+    pub ip: String,
+}
+
+impl ThrottleKeys {
+    /// The stored `(scope, subject)` of each counter, in the order of [`LoginCounts`].
+    pub fn subjects(&self) -> [(&'static str, String); 3] {
+        [
+            ("user_ip", format!("{}|{}", self.user, self.ip)),
+            ("ip", self.ip.clone()),
+            ("user", self.user.clone()),
+        ]
+    }
+}
+
+/// How long each kind of counter's window lasts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AttemptCount {
-    /// Attempts in the current window, this one included.
+pub struct ThrottleWindows {
+    /// For the (username, address) and address counters.
+    pub address_secs: i64,
+    /// For the per-username ceiling.
+    pub user_secs: i64,
+}
+
+/// One failure counter in its current window (zero when the window has passed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counter {
     pub failures: i64,
     /// When the window started (Unix seconds).
     pub window_start: i64,
+}
+
+/// The three counters of a login attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LoginCounts {
+    pub user_ip: Counter,
+    pub ip: Counter,
+    pub user: Counter,
+}
+
+/// What a retention pass deletes: rows ended before these times (Unix seconds).
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    /// Sessions that expired or were revoked before this (their tokens go along).
+    pub sessions_ended_before: i64,
+    /// Sessions last used before this have been idle too long (and retained long enough).
+    pub sessions_idle_before: i64,
+    /// Revocations no access token can need any more.
+    pub revocations_before: i64,
+    /// Audit events older than this.
+    pub events_before: i64,
+    pub now: i64,
+    pub windows: ThrottleWindows,
+    /// Rows per delete statement, so a pass never holds the write lock for long.
+    pub batch: u32,
+}
+
+/// What one retention batch deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub sessions: u64,
+    pub revocations: u64,
+    pub login_failures: u64,
+    pub events: u64,
+}
+
+impl Pruned {
+    pub fn total(&self) -> u64 {
+        self.sessions + self.revocations + self.login_failures + self.events
+    }
 }
 
 /// The storage interface. Every method is one atomic step; see the module docs.
@@ -209,18 +285,40 @@ pub trait Store: Send + Sync {
     /// Appends to the audit log.
     async fn record_event(&self, event: NewEvent<'_>) -> Result<(), DbError>;
 
-    /// Counts a login attempt for `username` in a fixed window of `window_secs` (a new window
-    /// starts once the old one has passed) and returns the count, atomically.
-    async fn count_login_attempt(
+    /// The current failure counts of a login attempt. Read-only.
+    async fn login_counts(
         &self,
-        username: &str,
-        window_secs: i64,
+        keys: &ThrottleKeys,
+        windows: ThrottleWindows,
         now: i64,
-    ) -> Result<AttemptCount, DbError>;
+    ) -> Result<LoginCounts, DbError>;
 
-    /// Forgets the failures of `username` (after a successful login).
-    async fn reset_login_failures(&self, username: &str) -> Result<(), DbError>;
+    /// Counts an attempt against all three counters at once, before its password is checked
+    /// (a window that has passed starts again at 1), and returns the new counts.
+    async fn reserve_login_attempt(
+        &self,
+        keys: &ThrottleKeys,
+        windows: ThrottleWindows,
+        now: i64,
+    ) -> Result<LoginCounts, DbError>;
 
-    /// Drops failure counts whose window has passed. Returns how many.
-    async fn prune_login_failures(&self, window_secs: i64, now: i64) -> Result<u64, DbError>;
+    /// Takes a reserved attempt back: it was not a failure (the password was right, or it was
+    /// never checked). `forget_pair` also clears the (username, address) counter.
+    async fn release_login_attempt(
+        &self,
+        keys: &ThrottleKeys,
+        forget_pair: bool,
+    ) -> Result<(), DbError>;
+
+    /// Records `event` if this (username, address) window has not recorded a throttled attempt
+    /// yet. Returns whether it did.
+    async fn note_login_throttled(
+        &self,
+        keys: &ThrottleKeys,
+        now: i64,
+        event: NewEvent<'_>,
+    ) -> Result<bool, DbError>;
+
+    /// Deletes one batch of each kind of expired row; call again while anything was deleted.
+    async fn prune(&self, retention: Retention) -> Result<Pruned, DbError>;
 }

@@ -46,6 +46,16 @@ pub async fn api_boundary(State(state): State<AppState>, request: Request, next:
     normalize_response(next.run(request).await).await
 }
 
+/// Outside the request timeout: its bare 408 becomes the API's JSON `request_timeout`.
+pub async fn json_timeouts(request: Request, next: Next) -> Response {
+    let is_api = request.uri().path().starts_with(API_PREFIX);
+    let response = next.run(request).await;
+    if is_api && response.status() == StatusCode::REQUEST_TIMEOUT {
+        return error_response(&ApiError::new(ErrorCode::RequestTimeout));
+    }
+    response
+}
+
 async fn check_request(request: Request, origin: &PublicOrigin) -> Result<Request, ApiError> {
     let (mut parts, body) = request.into_parts();
     // The API always answers JSON. Without this, server_fn and leptos_axum turn requests that

@@ -3,11 +3,11 @@
 //! `ps` and shell history would see them.
 
 use crate::auth::accounts::{self, Username};
-use crate::auth::AuthError;
+use crate::auth::{password::PasswordHasher, AuthError};
 use crate::db;
 use crate::model::Role;
 use anyhow::{bail, Context};
-use std::io::BufRead;
+use std::{io::BufRead, time::Duration};
 
 /// What the command line asks for.
 #[derive(Debug, PartialEq, Eq)]
@@ -90,10 +90,13 @@ pub async fn run_user_command(
     let db = db::connect(database_url)
         .await
         .context("cannot open the database (DATABASE_URL)")?;
+    // One command, one hash: a slot of its own, no queue.
+    let hasher = PasswordHasher::new(1, Duration::from_secs(60))
+        .map_err(|e| anyhow::anyhow!("preparing password hashing: {e}"))?;
     match command {
         UserCommand::Add { username, role } => {
             let password = read_password(stdin)?;
-            match accounts::create_user(&db, &username, password, role).await {
+            match accounts::create_user(&db, &hasher, &username, password, role).await {
                 Ok(_) => Ok(format!("added {username} ({role})")),
                 Err(AuthError::UsernameTaken) => {
                     bail!("a user named {:?} already exists", username.as_str())

@@ -92,7 +92,86 @@ pub struct Config {
     pub jwt_issuer: String,
     /// The access token's `aud`.
     pub jwt_audience: String,
+    /// Failed logins per client address (any usernames) within the throttle window.
+    pub login_ip_max_failures: u32,
+    /// Failed logins per username (any addresses) within an hour.
+    pub login_user_max_failures_per_hour: u32,
+    /// Login attempts one address may make at once, and regains per minute.
+    pub login_rate_burst: u32,
+    pub login_rate_per_min: u32,
+    /// Argon2 hashes at once; each holds 19 MiB.
+    pub password_hash_concurrency: usize,
+    /// How long a login waits for a hashing slot before it is answered 503.
+    pub password_hash_wait_ms: u64,
+    /// Proxies whose `X-Forwarded-For` is believed; everyone else's is ignored.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Ended sessions (and their tokens) are deleted this long after they ended.
+    pub session_retention_days: i64,
+    /// Audit events are deleted after this long.
+    pub audit_retention_days: i64,
+    pub limits: ServerLimits,
     pub mode: Mode,
+}
+
+/// Timeouts and caps of the HTTP server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerLimits {
+    /// A client must send a request's headers within this (slow-header attacks).
+    pub header_read_timeout_secs: u64,
+    /// A request must be answered within this (408 otherwise).
+    pub request_timeout_secs: u64,
+    /// Open connections; more wait in the kernel's accept queue.
+    pub max_connections: usize,
+    /// Requests being handled at once; more are answered 503 at once.
+    pub max_in_flight_requests: usize,
+    /// How long a shutdown waits for open requests before closing them.
+    pub shutdown_grace_secs: u64,
+}
+
+/// An address range (`10.0.0.0/8`, `2001:db8::/32`) or one address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNet {
+    network: std::net::IpAddr,
+    prefix: u8,
+}
+
+impl IpNet {
+    pub fn parse(raw: &str) -> Option<Self> {
+        let (addr, prefix) = match raw.trim().split_once('/') {
+            Some((addr, prefix)) => (addr, Some(prefix.parse::<u8>().ok()?)),
+            None => (raw.trim(), None),
+        };
+        let network: std::net::IpAddr = addr.parse().ok()?;
+        let max = if network.is_ipv4() { 32 } else { 128 };
+        let prefix = prefix.unwrap_or(max);
+        (prefix <= max).then_some(Self { network, prefix })
+    }
+
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        let mask = |bits: u32, width: u32| -> u128 {
+            if bits == 0 {
+                0
+            } else {
+                (!0u128 << (width - bits))
+                    & (if width == 128 {
+                        !0
+                    } else {
+                        (1u128 << width) - 1
+                    })
+            }
+        };
+        match (self.network, ip) {
+            (std::net::IpAddr::V4(net), std::net::IpAddr::V4(ip)) => {
+                let m = mask(self.prefix.into(), 32);
+                u128::from(u32::from(net)) & m == u128::from(u32::from(ip)) & m
+            }
+            (std::net::IpAddr::V6(net), std::net::IpAddr::V6(ip)) => {
+                let m = mask(self.prefix.into(), 128);
+                u128::from(net) & m == u128::from(ip) & m
+            }
+            _ => false,
+        }
+    }
 }
 
 /// A web origin, `scheme://host[:port]`, normalised the way browsers send it in `Origin`
@@ -203,6 +282,57 @@ impl Config {
                 })?,
         };
 
+        let count = |name: &str, default: u64, min: u64, max: u64| -> anyhow::Result<u64> {
+            let value = match var(name) {
+                None => default,
+                Some(raw) => raw
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .with_context(|| format!("{name} must be a whole number, not {raw:?}"))?,
+            };
+            if !(min..=max).contains(&value) {
+                bail!("{name} must be between {min} and {max}, not {value}");
+            }
+            Ok(value)
+        };
+        let as_u32 = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+        let as_usize = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
+        let login_ip_max_failures = as_u32(count("LOGIN_IP_MAX_FAILURES", 50, 1, 1_000_000)?);
+        let login_user_max_failures_per_hour = as_u32(count(
+            "LOGIN_USER_MAX_FAILURES_PER_HOUR",
+            100,
+            1,
+            1_000_000,
+        )?);
+        let login_rate_burst = as_u32(count("LOGIN_RATE_BURST", 30, 1, 1_000_000)?);
+        let login_rate_per_min = as_u32(count("LOGIN_RATE_PER_MIN", 30, 1, 1_000_000)?);
+        let password_hash_concurrency =
+            as_usize(count("PASSWORD_HASH_CONCURRENCY", cores, 1, 1024)?);
+        let password_hash_wait_ms = count("PASSWORD_HASH_WAIT_MS", 1000, 0, 60_000)?;
+        let session_retention_days = count("SESSION_RETENTION_DAYS", 7, 0, 36_500)?.cast_signed();
+        let audit_retention_days = count("AUDIT_RETENTION_DAYS", 90, 1, 36_500)?.cast_signed();
+        let limits = ServerLimits {
+            header_read_timeout_secs: count("HEADER_READ_TIMEOUT_SECS", 10, 1, 3600)?,
+            request_timeout_secs: count("REQUEST_TIMEOUT_SECS", 30, 1, 3600)?,
+            max_connections: as_usize(count("MAX_CONNECTIONS", 1024, 1, 1_000_000)?),
+            max_in_flight_requests: as_usize(count("MAX_IN_FLIGHT_REQUESTS", 512, 1, 1_000_000)?),
+            shutdown_grace_secs: count("SHUTDOWN_GRACE_SECS", 10, 0, 3600)?,
+        };
+        let trusted_proxies = match var("TRUSTED_PROXIES") {
+            None => Vec::new(),
+            Some(raw) => raw
+                .split(',')
+                .filter(|s| !s.trim().is_empty())
+                .map(|s| {
+                    IpNet::parse(s).with_context(|| {
+                        format!("TRUSTED_PROXIES must list addresses or CIDR ranges, not {s:?}")
+                    })
+                })
+                .collect::<anyhow::Result<_>>()?,
+        };
+
         let public_origin = match var("PUBLIC_ORIGIN") {
             Some(raw) => PublicOrigin::parse(&raw).with_context(|| {
                 format!("PUBLIC_ORIGIN must be scheme://host[:port] (http or https), not {raw:?}")
@@ -252,6 +382,16 @@ impl Config {
             public_origin,
             jwt_issuer,
             jwt_audience,
+            login_ip_max_failures,
+            login_user_max_failures_per_hour,
+            login_rate_burst,
+            login_rate_per_min,
+            password_hash_concurrency,
+            password_hash_wait_ms,
+            trusted_proxies,
+            session_retention_days,
+            audit_retention_days,
+            limits,
             mode,
         })
     }
@@ -377,6 +517,11 @@ mod tests {
             ("LEPTOS_ENV", "staging"),
             ("DATABASE_URL", "postgres://localhost/db"),
             ("PUBLIC_ORIGIN", "auth.example.com"),
+            ("PASSWORD_HASH_CONCURRENCY", "0"),
+            ("LOGIN_RATE_BURST", "many"),
+            ("TRUSTED_PROXIES", "10.0.0.0/33"),
+            ("AUDIT_RETENTION_DAYS", "0"),
+            ("HEADER_READ_TIMEOUT_SECS", "-1"),
         ] {
             let err = config(&[("JWT_SECRET", SECRET), (name, value)]).unwrap_err();
             assert!(format!("{err:#}").contains(name), "{name}={value}: {err:#}");
@@ -453,6 +598,50 @@ mod tests {
         ] {
             assert!(PublicOrigin::parse(bad).is_none(), "{bad}");
         }
+    }
+
+    #[test]
+    fn env_example_documents_the_defaults() {
+        // Every uncommented line of .env.example, read as configuration, changes nothing.
+        let example: HashMap<String, String> = include_str!("../../.env.example")
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+            .collect();
+        assert!(example.len() >= 15, "{example:?}");
+        let mut documented = example.clone();
+        documented.insert("JWT_SECRET".into(), SECRET.into());
+        let from_example = Config::from_lookup(|name| documented.get(name).cloned()).unwrap();
+        let defaults = config(&[("JWT_SECRET", SECRET)]).unwrap();
+        assert_eq!(format!("{from_example:?}"), format!("{defaults:?}"));
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_ranges() {
+        let c = config(&[
+            ("JWT_SECRET", SECRET),
+            ("TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.7,2001:db8::/32"),
+        ])
+        .unwrap();
+        let trusted = |ip: &str| {
+            c.trusted_proxies
+                .iter()
+                .any(|n| n.contains(ip.parse().unwrap()))
+        };
+        assert!(trusted("10.1.2.3"));
+        assert!(trusted("192.0.2.7"));
+        assert!(!trusted("192.0.2.8"));
+        assert!(trusted("2001:db8:ffff::1"));
+        assert!(!trusted("2001:db9::1"));
+        assert!(!trusted("11.0.0.1"));
+        assert!(IpNet::parse("0.0.0.0/0")
+            .unwrap()
+            .contains("8.8.8.8".parse().unwrap()));
+        assert!(config(&[("JWT_SECRET", SECRET)])
+            .unwrap()
+            .trusted_proxies
+            .is_empty());
     }
 
     #[test]

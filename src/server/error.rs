@@ -1,7 +1,7 @@
 //! The one place where the security core's errors become the API's error contract.
 
 use crate::api::{ApiError, ErrorCode};
-use crate::auth::{jwt::TokenError, AuthError};
+use crate::auth::{accounts::MAX_PASSWORD_LEN, jwt::TokenError, AuthError};
 use axum::response::{IntoResponse, Response};
 
 impl From<AuthError> for ApiError {
@@ -13,6 +13,11 @@ impl From<AuthError> for ApiError {
             ),
             AuthError::InvalidCredentials => ApiError::new(ErrorCode::InvalidCredentials),
             AuthError::Throttled { retry_after } => ApiError::too_many_attempts(retry_after),
+            AuthError::Busy => ApiError::server_busy(1),
+            AuthError::PasswordTooLong => ApiError::with_message(
+                ErrorCode::InvalidRequest,
+                format!("The password is longer than {MAX_PASSWORD_LEN} bytes."),
+            ),
             AuthError::RefreshRefused(_) => ApiError::new(ErrorCode::InvalidRefreshToken),
             AuthError::MissingToken => ApiError::new(ErrorCode::MissingToken),
             AuthError::Token(TokenError::Expired) => ApiError::new(ErrorCode::TokenExpired),

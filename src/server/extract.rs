@@ -9,6 +9,7 @@
 
 use crate::api::ApiError;
 use crate::auth::jwt::Claims;
+use crate::server::config::IpNet;
 use crate::server::{
     cookies::{self, RefreshCookieValue},
     error::internal,
@@ -17,7 +18,11 @@ use crate::server::{
 use axum::extract::{ConnectInfo, FromRequestParts};
 use http::{header, request::Parts};
 use leptos::prelude::use_context;
-use std::{convert::Infallible, fmt::Debug, net::SocketAddr};
+use std::{
+    convert::Infallible,
+    fmt::Debug,
+    net::{IpAddr, SocketAddr},
+};
 
 pub use crate::db::ClientInfo;
 
@@ -68,15 +73,19 @@ impl<S: Send + Sync> FromRequestParts<S> for RefreshCookie {
 /// Longest `User-Agent` kept for the audit log.
 const MAX_USER_AGENT_CHARS: usize = 256;
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
+impl FromRequestParts<AppState> for ClientInfo {
     type Rejection = Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
         Ok(ClientInfo {
-            ip: parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip().to_string()),
+            ip: peer.map(|peer| client_ip(peer, &parts.headers, &state.config.trusted_proxies)),
             user_agent: parts
                 .headers
                 .get(header::USER_AGENT)
@@ -84,6 +93,34 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
                 .map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect()),
         })
     }
+}
+
+/// The client's address. The socket's peer, unless the peer is a configured trusted proxy:
+/// then `X-Forwarded-For` is read from the right (each proxy appends the address it saw),
+/// skipping trusted proxies, and the first address no trusted proxy vouches for is the client.
+/// Nothing a client sends is believed by default.
+pub fn client_ip(peer: IpAddr, headers: &http::HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(peer) {
+        return peer;
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let mut client = peer;
+    for hop in hops.into_iter().rev() {
+        // A malformed hop was written by the client itself: stop at the last one vouched for.
+        let Ok(ip) = hop.parse::<IpAddr>() else { break };
+        client = ip;
+        if !is_trusted(ip) {
+            break;
+        }
+    }
+    client
 }
 
 /// The verified claims of the request's bearer access token.
@@ -122,4 +159,36 @@ where
         .await
         .map_err(|e| internal("extracting from the request", e))?
         .map_err(Into::into)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn forwarded(value: &str) -> http::HeaderMap {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("x-forwarded-for", value.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let proxy: IpAddr = "10.0.0.2".parse().unwrap();
+        let trusted = [IpNet::parse("10.0.0.0/8").unwrap()];
+        let spoofed = forwarded("1.1.1.1, 203.0.113.9");
+        // Not configured: the peer, whatever the header says.
+        assert_eq!(client_ip(proxy, &spoofed, &[]), proxy);
+        let outsider: IpAddr = "198.51.100.1".parse().unwrap();
+        assert_eq!(client_ip(outsider, &spoofed, &trusted), outsider);
+        // Through our proxy: the right-most address it did not add itself.
+        assert_eq!(
+            client_ip(proxy, &spoofed, &trusted),
+            "203.0.113.9".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(
+            client_ip(proxy, &forwarded("203.0.113.9, 10.0.0.7"), &trusted),
+            "203.0.113.9".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(client_ip(proxy, &forwarded("garbage"), &trusted), proxy);
+    }
 }

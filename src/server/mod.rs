@@ -11,22 +11,38 @@ pub mod error;
 pub mod extract;
 pub mod handlers;
 pub mod page_session;
+pub mod retention;
 pub mod revocation_sync;
 pub mod state;
 
+use crate::api::ApiError;
 use crate::app::{shell, App};
 use crate::auth::accounts;
 use crate::server::{config::Config, state::AppState};
 use anyhow::Context;
-use axum::{middleware, routing::any, Router};
-use http::{header, HeaderValue};
+use axum::{
+    error_handling::HandleErrorLayer,
+    extract::ConnectInfo,
+    middleware,
+    response::{IntoResponse, Response},
+    routing::any,
+    BoxError, Router,
+};
+use http::{header, HeaderValue, StatusCode, Uri};
+use hyper::body::Incoming;
+use hyper_util::{rt::TokioIo, rt::TokioTimer, server::graceful::GracefulShutdown};
 use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use std::{future::Future, net::SocketAddr};
-use tokio::net::TcpListener;
+use std::{future::Future, sync::Arc, time::Duration};
+use tokio::{net::TcpListener, sync::Semaphore, task::JoinSet};
+use tower::{limit::GlobalConcurrencyLimitLayer, Service, ServiceBuilder};
 use tower_http::{
-    catch_panic::CatchPanicLayer, compression::CompressionLayer, services::ServeDir,
-    set_header::SetResponseHeaderLayer, trace::TraceLayer,
+    catch_panic::CatchPanicLayer,
+    compression::CompressionLayer,
+    services::ServeDir,
+    set_header::SetResponseHeaderLayer,
+    timeout::TimeoutLayer,
+    trace::{DefaultOnFailure, TraceLayer},
 };
 
 /// Opens the database (applying migrations), creates the demo users in development (and
@@ -37,9 +53,12 @@ pub async fn prepare(config: Config, leptos_options: LeptosOptions) -> anyhow::R
     let db = crate::db::connect(&config.database_url)
         .await
         .context("cannot open the database (DATABASE_URL)")?;
-    match config.mode {
+    let mode = config.mode;
+    let state = AppState::new(config, db, leptos_options)?;
+    let (db, hasher) = (&state.auth.db, &state.auth.hasher);
+    match mode {
         config::Mode::Development => {
-            accounts::seed_demo_users(&db)
+            accounts::seed_demo_users(db, hasher)
                 .await
                 .context("creating the demo users")?;
             tracing::warn!(
@@ -48,7 +67,7 @@ pub async fn prepare(config: Config, leptos_options: LeptosOptions) -> anyhow::R
             );
         }
         config::Mode::Production => {
-            let demo = accounts::demo_accounts(&db)
+            let demo = accounts::demo_accounts(db, hasher)
                 .await
                 .context("checking for demo accounts")?;
             if let Some(name) = demo.first() {
@@ -59,8 +78,6 @@ pub async fn prepare(config: Config, leptos_options: LeptosOptions) -> anyhow::R
             }
         }
     }
-    crate::auth::password::warm_up();
-    let state = AppState::new(config, db, leptos_options)?;
     revocation_sync::load(&state.auth)
         .await
         .context("loading the session revocations")?;
@@ -79,6 +96,7 @@ pub fn prepare_data_dir(database_url: &str) -> anyhow::Result<()> {
 /// The whole application as an axum router.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
+    let limits = state.config.limits;
     // HSTS only in production: on a development http:// origin it would be ignored at best.
     let production = state.config.mode == config::Mode::Production;
     let hsts = move |_: &http::Response<axum::body::Body>| {
@@ -115,6 +133,13 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             api_boundary::api_boundary,
         ))
+        // The whole request, body upload included, within REQUEST_TIMEOUT_SECS; the API's 408
+        // is JSON like every other API error.
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(limits.request_timeout_secs),
+        ))
+        .layer(middleware::from_fn(api_boundary::json_timeouts))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -131,22 +156,117 @@ pub fn router(state: AppState) -> Router {
             header::STRICT_TRANSPORT_SECURITY,
             hsts,
         ))
-        .layer(TraceLayer::new_for_http())
+        // 5xx answers are logged where they arise (with the cause); a 503 under load is
+        // expected and must not turn a flood of requests into a flood of log lines.
+        .layer(
+            TraceLayer::new_for_http()
+                .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
+        )
+        // Past the cap of requests in flight, answer 503 at once instead of queueing without
+        // bound.
+        .layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(overloaded))
+                .load_shed()
+                // Global: one count across every route (a plain concurrency limit would give
+                // each route its own).
+                .layer(GlobalConcurrencyLimitLayer::new(
+                    limits.max_in_flight_requests,
+                )),
+        )
         .with_state(state)
 }
 
-/// Serves `state` on `listener` until `shutdown` completes, then drains open requests.
+/// The answer when every in-flight slot is taken (or a layer failed).
+async fn overloaded(uri: Uri, err: BoxError) -> Response {
+    if !err.is::<tower::load_shed::error::Overloaded>() {
+        tracing::error!(error = %err, "request failed in a middleware layer");
+    }
+    let busy = ApiError::server_busy(1);
+    if uri.path().starts_with(api_boundary::API_PREFIX) {
+        return busy.into_response();
+    }
+    let mut response = (StatusCode::SERVICE_UNAVAILABLE, busy.message).into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
+}
+
+/// Serves `state` on `listener` until `shutdown` completes, then lets open requests finish
+/// for at most `SHUTDOWN_GRACE_SECS` before closing what is left.
+///
+/// The accept loop is hyper's HTTP/1.1 server directly (axum::serve exposes none of this): a
+/// client must send its request headers within `HEADER_READ_TIMEOUT_SECS` (which also closes
+/// idle keep-alive connections), and at most `MAX_CONNECTIONS` are open at once (more wait in
+/// the kernel's accept queue, they are not dropped).
 pub async fn serve(
     state: AppState,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let sync = tokio::spawn(revocation_sync::run(state.auth.clone()));
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
-    sync.abort();
-    served?;
+    let limits = state.config.limits;
+    let background = [
+        tokio::spawn(revocation_sync::run(state.auth.clone())),
+        tokio::spawn(retention::run(state.config.clone(), state.auth.clone())),
+    ];
+    let app = router(state);
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(limits.header_read_timeout_secs));
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let graceful = GracefulShutdown::new();
+    let mut connections = JoinSet::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+
+    loop {
+        // Reap finished connections so the set stays as small as what is open.
+        while connections.try_join_next().is_some() {}
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot?,
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            app.clone().call(request.map(axum::body::Body::new))
+        });
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        connections.spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+            drop(slot);
+        });
+    }
+
+    drop(listener);
+    let grace = Duration::from_secs(limits.shutdown_grace_secs);
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            open = connections.len(),
+            "shutdown grace period over: closing connections"
+        );
+    }
+    connections.abort_all();
+    for task in background {
+        task.abort();
+    }
     Ok(())
 }

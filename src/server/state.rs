@@ -3,14 +3,19 @@
 
 use crate::auth::jwt::{JwtKeys, TokenSettings};
 use crate::auth::{
-    login::ThrottlePolicy, refresh_token::ChildKey, revocation::RevokedSessions,
-    sessions::SessionPolicy, Auth,
+    login::ThrottlePolicy,
+    password::PasswordHasher,
+    rate_limit::{LoginRateLimiter, RatePolicy},
+    refresh_token::ChildKey,
+    revocation::RevokedSessions,
+    sessions::SessionPolicy,
+    Auth,
 };
 use crate::db::Db;
 use crate::server::config::Config;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 /// Everything a request may need. Cheap to clone (pointers).
 #[derive(Clone, FromRef)]
@@ -43,8 +48,19 @@ impl AppState {
             },
             throttle: ThrottlePolicy {
                 max_failures: config.login_max_failures,
+                max_ip_failures: config.login_ip_max_failures,
+                max_user_failures_per_hour: config.login_user_max_failures_per_hour,
                 window_secs: config.login_throttle_window_secs,
             },
+            hasher: PasswordHasher::new(
+                config.password_hash_concurrency,
+                Duration::from_millis(config.password_hash_wait_ms),
+            )
+            .map_err(|e| anyhow::anyhow!("preparing password hashing: {e}"))?,
+            login_rate: LoginRateLimiter::new(RatePolicy {
+                burst: config.login_rate_burst,
+                per_minute: config.login_rate_per_min,
+            }),
         };
         Ok(Self {
             leptos_options,

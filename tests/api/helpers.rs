@@ -4,7 +4,7 @@
 //! `TEST_LOG=1 cargo test --features ssr …` prints the server's log for the tests that run
 //! (quiet by default, so a failing test's output stays readable).
 
-use jwt_auth::server::{self, config::Config};
+use jwt_auth::server::{self, config::Config, state::AppState};
 use leptos::config::LeptosOptions;
 use reqwest::{header, Response, StatusCode};
 use serde_json::{json, Value};
@@ -58,6 +58,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The environment the server was configured with.
     pub vars: HashMap<String, String>,
+    /// The running server's state (for what tests drive directly, like a retention pass).
+    pub state: AppState,
     /// A second connection pool to the server's database, for arranging time ("the rotation
     /// was a minute ago") and inspecting what was stored.
     pool: SqlitePool,
@@ -128,7 +130,7 @@ async fn start_on(
         .await
         .expect("prepare server");
     let (tx, rx) = oneshot::channel::<()>();
-    let handle = tokio::spawn(server::serve(state, listener, async {
+    let handle = tokio::spawn(server::serve(state.clone(), listener, async {
         let _ = rx.await;
     }));
     let client = reqwest::Client::builder()
@@ -145,6 +147,7 @@ async fn start_on(
         addr,
         client,
         vars,
+        state,
         pool,
         dir,
         shutdown: Some(tx),
@@ -196,6 +199,13 @@ impl TestApp {
         let vars = std::mem::take(&mut self.vars);
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"));
         start_on(bind(self.addr.port()).await, dir, vars).await
+    }
+
+    /// Shuts the server down and says how long it took to finish.
+    pub async fn stop_timed(mut self) -> std::time::Duration {
+        let started = std::time::Instant::now();
+        self.stop().await;
+        started.elapsed()
     }
 
     async fn stop(&mut self) {

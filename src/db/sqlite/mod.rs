@@ -7,8 +7,8 @@
 //! and then write (rotation) cannot interleave.
 
 use super::{
-    AttemptCount, DbError, NewEvent, NewSession, NewUser, RefreshTokenRow, RevokedSession,
-    Rotation, Store, UserRow,
+    Counter, DbError, LoginCounts, NewEvent, NewSession, NewUser, Pruned, RefreshTokenRow,
+    Retention, RevokedSession, Rotation, Store, ThrottleKeys, ThrottleWindows, UserRow,
 };
 use crate::model::RevokeReason;
 use sqlx::sqlite::{
@@ -59,7 +59,7 @@ async fn insert_event(
     .bind(event.kind)
     .bind(event.username)
     .bind(event.family_id)
-    .bind(event.client.ip.as_deref())
+    .bind(event.client.ip_text())
     .bind(event.client.user_agent.as_deref())
     .execute(&mut **tx)
     .await?;
@@ -161,7 +161,7 @@ impl Store for SqliteStore {
         .bind(session.user_id)
         .bind(session.now)
         .bind(session.expires_at)
-        .bind(session.client.ip.as_deref())
+        .bind(session.client.ip_text())
         .bind(session.client.user_agent.as_deref())
         .execute(&mut *tx)
         .await?;
@@ -210,7 +210,7 @@ impl Store for SqliteStore {
         .await?;
         sqlx::query("UPDATE sessions SET last_used_at = ?, last_ip = ? WHERE id = ?")
             .bind(rotation.now)
-            .bind(rotation.client.ip.as_deref())
+            .bind(rotation.client.ip_text())
             .bind(rotation.session_id)
             .execute(&mut *tx)
             .await?;
@@ -266,43 +266,191 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn count_login_attempt(
+    async fn login_counts(
         &self,
-        username: &str,
-        window_secs: i64,
+        keys: &ThrottleKeys,
+        windows: ThrottleWindows,
         now: i64,
-    ) -> Result<AttemptCount, DbError> {
-        let (failures, window_start) = sqlx::query_as(
-            "INSERT INTO login_failures (username, failures, window_start) VALUES (?1, 1, ?2)
-             ON CONFLICT (username) DO UPDATE SET
-                 failures     = CASE WHEN ?2 - window_start >= ?3 THEN 1  ELSE failures + 1 END,
-                 window_start = CASE WHEN ?2 - window_start >= ?3 THEN ?2 ELSE window_start END
-             RETURNING failures, window_start",
+    ) -> Result<LoginCounts, DbError> {
+        let [pair, ip, user] = keys.subjects();
+        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT scope, failures, window_start FROM login_failures
+             WHERE (scope, subject) IN ((?, ?), (?, ?), (?, ?))",
         )
-        .bind(username)
-        .bind(now)
-        .bind(window_secs)
-        .fetch_one(&self.pool)
+        .bind(pair.0)
+        .bind(&pair.1)
+        .bind(ip.0)
+        .bind(&ip.1)
+        .bind(user.0)
+        .bind(&user.1)
+        .fetch_all(&self.pool)
         .await?;
-        Ok(AttemptCount {
-            failures,
-            window_start,
-        })
+        Ok(counts_from(rows, windows, now))
     }
 
-    async fn reset_login_failures(&self, username: &str) -> Result<(), DbError> {
-        sqlx::query("DELETE FROM login_failures WHERE username = ?")
-            .bind(username)
-            .execute(&self.pool)
-            .await?;
+    async fn reserve_login_attempt(
+        &self,
+        keys: &ThrottleKeys,
+        windows: ThrottleWindows,
+        now: i64,
+    ) -> Result<LoginCounts, DbError> {
+        let [pair, ip, user] = keys.subjects();
+        let mut tx = self.write().await?;
+        // A window that has passed starts again (and may record a throttled attempt again).
+        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+            "INSERT INTO login_failures (scope, subject, failures, window_start)
+             VALUES (?1, ?2, 1, ?7), (?3, ?4, 1, ?7), (?5, ?6, 1, ?7)
+             ON CONFLICT (scope, subject) DO UPDATE SET
+                 failures = CASE WHEN ?7 - window_start >= IIF(scope = 'user', ?9, ?8)
+                                 THEN 1 ELSE failures + 1 END,
+                 throttle_logged = CASE WHEN ?7 - window_start >= IIF(scope = 'user', ?9, ?8)
+                                 THEN 0 ELSE throttle_logged END,
+                 window_start = CASE WHEN ?7 - window_start >= IIF(scope = 'user', ?9, ?8)
+                                 THEN ?7 ELSE window_start END
+             RETURNING scope, failures, window_start",
+        )
+        .bind(pair.0)
+        .bind(&pair.1)
+        .bind(ip.0)
+        .bind(&ip.1)
+        .bind(user.0)
+        .bind(&user.1)
+        .bind(now)
+        .bind(windows.address_secs)
+        .bind(windows.user_secs)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(counts_from(rows, windows, now))
+    }
+
+    async fn release_login_attempt(
+        &self,
+        keys: &ThrottleKeys,
+        forget_pair: bool,
+    ) -> Result<(), DbError> {
+        let [pair, ip, user] = keys.subjects();
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "UPDATE login_failures SET failures = failures - 1
+             WHERE (scope, subject) IN ((?, ?), (?, ?), (?, ?)) AND failures > 0",
+        )
+        .bind(pair.0)
+        .bind(&pair.1)
+        .bind(ip.0)
+        .bind(&ip.1)
+        .bind(user.0)
+        .bind(&user.1)
+        .execute(&mut *tx)
+        .await?;
+        if forget_pair {
+            sqlx::query("DELETE FROM login_failures WHERE scope = ? AND subject = ?")
+                .bind(pair.0)
+                .bind(&pair.1)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
-    async fn prune_login_failures(&self, window_secs: i64, now: i64) -> Result<u64, DbError> {
-        let result = sqlx::query("DELETE FROM login_failures WHERE window_start <= ?")
-            .bind(now - window_secs)
-            .execute(&self.pool)
-            .await?;
-        Ok(result.rows_affected())
+    async fn note_login_throttled(
+        &self,
+        keys: &ThrottleKeys,
+        now: i64,
+        event: NewEvent<'_>,
+    ) -> Result<bool, DbError> {
+        let [pair, ..] = keys.subjects();
+        let mut tx = self.write().await?;
+        // The pair's row holds the flag, even when another counter did the throttling.
+        let noted = sqlx::query(
+            "INSERT INTO login_failures (scope, subject, failures, window_start, throttle_logged)
+             VALUES (?1, ?2, 0, ?3, 1)
+             ON CONFLICT (scope, subject) DO UPDATE SET throttle_logged = 1
+             WHERE throttle_logged = 0",
+        )
+        .bind(pair.0)
+        .bind(&pair.1)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if noted == 0 {
+            return Ok(false);
+        }
+        insert_event(&mut tx, &event).await?;
+        tx.commit().await?;
+        Ok(true)
     }
+
+    async fn prune(&self, retention: Retention) -> Result<Pruned, DbError> {
+        let batch = i64::from(retention.batch);
+        let delete = |sql: &'static str| sqlx::query(sql).bind(batch);
+        // Each statement is its own short transaction: requests wait at most one batch.
+        let sessions = delete(
+            "DELETE FROM sessions WHERE id IN (
+                 SELECT id FROM sessions WHERE expires_at < ?2
+                 UNION SELECT id FROM sessions WHERE revoked_at < ?2
+                 UNION SELECT id FROM sessions WHERE last_used_at < ?3
+                 LIMIT ?1)",
+        )
+        .bind(retention.sessions_ended_before)
+        .bind(retention.sessions_idle_before)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        let revocations = delete(
+            "DELETE FROM session_revocations WHERE session_id IN (
+                 SELECT session_id FROM session_revocations WHERE revoked_at < ?2 LIMIT ?1)",
+        )
+        .bind(retention.revocations_before)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        let login_failures = delete(
+            "DELETE FROM login_failures WHERE rowid IN (
+                 SELECT rowid FROM login_failures
+                 WHERE window_start <= ?2 - IIF(scope = 'user', ?4, ?3) LIMIT ?1)",
+        )
+        .bind(retention.now)
+        .bind(retention.windows.address_secs)
+        .bind(retention.windows.user_secs)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        let events = delete(
+            "DELETE FROM auth_events WHERE id IN (
+                 SELECT id FROM auth_events WHERE at < ?2 ORDER BY at LIMIT ?1)",
+        )
+        .bind(retention.events_before)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(Pruned {
+            sessions,
+            revocations,
+            login_failures,
+            events,
+        })
+    }
+}
+
+/// The three counters from the rows found, as of `now`: a counter whose window has passed
+/// counts as zero.
+fn counts_from(rows: Vec<(String, i64, i64)>, windows: ThrottleWindows, now: i64) -> LoginCounts {
+    let mut counts = LoginCounts::default();
+    for (scope, failures, window_start) in rows {
+        let (slot, window) = match scope.as_str() {
+            "user_ip" => (&mut counts.user_ip, windows.address_secs),
+            "ip" => (&mut counts.ip, windows.address_secs),
+            _ => (&mut counts.user, windows.user_secs),
+        };
+        if now - window_start < window {
+            *slot = Counter {
+                failures,
+                window_start,
+            };
+        }
+    }
+    counts
 }

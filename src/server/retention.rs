@@ -1,0 +1,68 @@
+//! Retention: what is no longer needed is deleted, so the database does not grow with every
+//! refresh and every login attempt for ever.
+//!
+//! Once at start and then every [`INTERVAL`], a pass deletes, in batches of [`BATCH`] rows
+//! (each its own short transaction, so a request waits at most one batch for the write lock):
+//! sessions (with their tokens) that expired, went idle or were revoked more than
+//! `SESSION_RETENTION_DAYS` ago; revocations no access token can need any more; login-failure
+//! counters whose window has passed; audit events older than `AUDIT_RETENTION_DAYS`.
+
+use crate::auth::{unix_now, Auth, AuthError};
+use crate::db::{Pruned, Retention};
+use crate::server::config::Config;
+use std::{sync::Arc, time::Duration};
+
+/// How often a pass runs.
+pub const INTERVAL: Duration = Duration::from_secs(300);
+/// Rows per delete statement.
+pub const BATCH: u32 = 500;
+/// Revocations are kept this much longer than a token can live, for clock skew.
+const REVOCATION_MARGIN_SECS: i64 = 60;
+
+const DAY_SECS: i64 = 86_400;
+
+/// What a pass at `now` deletes, from the configuration.
+pub fn retention(config: &Config, auth: &Auth, now: i64) -> Retention {
+    let sessions_kept = config.session_retention_days * DAY_SECS;
+    Retention {
+        sessions_ended_before: now - sessions_kept,
+        sessions_idle_before: now - config.refresh_idle_ttl_secs - sessions_kept,
+        revocations_before: now - auth.jwt.max_token_age_secs() - REVOCATION_MARGIN_SECS,
+        events_before: now - config.audit_retention_days * DAY_SECS,
+        now,
+        windows: auth.throttle.windows(),
+        batch: BATCH,
+    }
+}
+
+/// One full pass: batches until nothing is left to delete. Returns the totals.
+pub async fn run_once(config: &Config, auth: &Auth, now: i64) -> Result<Pruned, AuthError> {
+    let retention = retention(config, auth, now);
+    let mut total = Pruned::default();
+    loop {
+        let batch = auth.db.prune(retention).await?;
+        total.sessions += batch.sessions;
+        total.revocations += batch.revocations;
+        total.login_failures += batch.login_failures;
+        total.events += batch.events;
+        if batch.total() == 0 {
+            return Ok(total);
+        }
+        // Let waiting requests have the database between batches.
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Runs a pass now and then every [`INTERVAL`] until the task is aborted (at shutdown).
+pub async fn run(config: Arc<Config>, auth: Arc<Auth>) {
+    let mut ticks = tokio::time::interval(INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match run_once(&config, &auth, unix_now()).await {
+            Ok(pruned) if pruned.total() > 0 => tracing::info!(?pruned, "retention pass"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "retention pass failed"),
+        }
+    }
+}
