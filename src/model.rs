@@ -55,6 +55,16 @@ pub enum RevokeReason {
     ReuseDetected,
     /// An administrator ended it.
     Admin,
+    /// Its user ended it from another device (the account page).
+    EndedByUser,
+    /// Its user changed the password from another session.
+    PasswordChanged,
+    /// An administrator locked the account.
+    AccountLocked,
+    /// An administrator changed the account's role (tokens carry the role).
+    RoleChanged,
+    /// The account was deleted.
+    UserRemoved,
 }
 
 /// What an audit event records.
@@ -75,6 +85,75 @@ pub enum EventKind {
     ReuseDetected,
     /// A session was ended by its user.
     Logout,
+    /// A correct password for a locked account.
+    LoginLocked,
+    /// A user ended one or more of their own sessions from the account page.
+    SessionRevoked,
+    /// A user changed their password (their other sessions ended).
+    PasswordChanged,
+    /// A wrong current password when changing it.
+    PasswordChangeFailure,
+    /// An administrator locked an account (its sessions ended).
+    AccountLocked,
+    /// An administrator unlocked an account.
+    AccountUnlocked,
+    /// An administrator changed an account's role (its sessions ended).
+    RoleChanged,
+    /// An administrator ended all sessions of an account.
+    SessionsRevoked,
+    /// An account was created (command line).
+    UserCreated,
+    /// An account was deleted (command line).
+    UserRemoved,
+}
+
+impl EventKind {
+    /// Every kind, for filters.
+    pub const ALL: [EventKind; 16] = [
+        Self::LoginSuccess,
+        Self::LoginFailure,
+        Self::LoginThrottled,
+        Self::LoginLocked,
+        Self::Refresh,
+        Self::ReuseDetected,
+        Self::Logout,
+        Self::SessionRevoked,
+        Self::PasswordChanged,
+        Self::PasswordChangeFailure,
+        Self::AccountLocked,
+        Self::AccountUnlocked,
+        Self::RoleChanged,
+        Self::SessionsRevoked,
+        Self::UserCreated,
+        Self::UserRemoved,
+    ];
+
+    /// The stored and wire name, e.g. `login_success`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::LoginSuccess => "login_success",
+            Self::LoginFailure => "login_failure",
+            Self::LoginThrottled => "login_throttled",
+            Self::LoginLocked => "login_locked",
+            Self::Refresh => "refresh",
+            Self::ReuseDetected => "reuse_detected",
+            Self::Logout => "logout",
+            Self::SessionRevoked => "session_revoked",
+            Self::PasswordChanged => "password_changed",
+            Self::PasswordChangeFailure => "password_change_failure",
+            Self::AccountLocked => "account_locked",
+            Self::AccountUnlocked => "account_unlocked",
+            Self::RoleChanged => "role_changed",
+            Self::SessionsRevoked => "sessions_revoked",
+            Self::UserCreated => "user_created",
+            Self::UserRemoved => "user_removed",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
 }
 
 #[cfg(test)]
@@ -91,9 +170,10 @@ mod tests {
             serde_json::to_value(RevokeReason::ReuseDetected).unwrap(),
             "reuse_detected"
         );
-        assert_eq!(
-            serde_json::to_value(EventKind::LoginThrottled).unwrap(),
-            "login_throttled"
-        );
+        for kind in EventKind::ALL {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+            assert_eq!(EventKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(EventKind::parse("nope"), None);
     }
 }

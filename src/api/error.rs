@@ -28,8 +28,17 @@ pub enum ErrorCode {
     InvalidToken,
     /// The access token was genuine but its `exp` has passed: refresh and retry.
     TokenExpired,
-    /// Cross-site request to a state-changing endpoint (CSRF defence).
+    /// Cross-site request to a state-changing endpoint (CSRF defence), or a role that does not
+    /// allow the call (an admin endpoint called by a `user`).
     Forbidden,
+    /// The right password, but an administrator locked the account.
+    AccountLocked,
+    /// The current password given to change it is wrong.
+    WrongPassword,
+    /// A new password that breaks the rules (length, not the username).
+    WeakPassword,
+    /// The change would leave no active administrator.
+    LastAdmin,
     /// The body is not valid JSON.
     MalformedJson,
     /// The body is JSON but not the expected shape (missing or mistyped fields).
@@ -63,7 +72,9 @@ impl ErrorCode {
             | Self::MissingToken
             | Self::InvalidToken
             | Self::TokenExpired => StatusCode::UNAUTHORIZED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::AccountLocked | Self::WrongPassword => StatusCode::FORBIDDEN,
+            Self::WeakPassword => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::LastAdmin => StatusCode::CONFLICT,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -87,6 +98,10 @@ impl ErrorCode {
             Self::InvalidToken => "invalid_token",
             Self::TokenExpired => "token_expired",
             Self::Forbidden => "forbidden",
+            Self::AccountLocked => "account_locked",
+            Self::WrongPassword => "wrong_password",
+            Self::WeakPassword => "weak_password",
+            Self::LastAdmin => "last_admin",
             Self::MalformedJson => "malformed_json",
             Self::InvalidRequest => "invalid_request",
             Self::PayloadTooLarge => "payload_too_large",
@@ -114,6 +129,10 @@ impl ErrorCode {
             Self::InvalidToken => "The access token is not valid.",
             Self::TokenExpired => "The access token has expired.",
             Self::Forbidden => "Cross-site requests are not allowed.",
+            Self::AccountLocked => "This account is locked. Please contact an administrator.",
+            Self::WrongPassword => "The current password is wrong.",
+            Self::WeakPassword => "The new password does not meet the rules.",
+            Self::LastAdmin => "That would leave no active administrator.",
             Self::MalformedJson => "The request body is not valid JSON.",
             Self::InvalidRequest => "The request body does not have the expected fields.",
             Self::PayloadTooLarge => "The request body is too large.",
@@ -251,6 +270,10 @@ mod tests {
             ErrorCode::InvalidToken,
             ErrorCode::TokenExpired,
             ErrorCode::Forbidden,
+            ErrorCode::AccountLocked,
+            ErrorCode::WrongPassword,
+            ErrorCode::WeakPassword,
+            ErrorCode::LastAdmin,
             ErrorCode::MalformedJson,
             ErrorCode::InvalidRequest,
             ErrorCode::PayloadTooLarge,

@@ -8,10 +8,15 @@
 //! | `POST /api/logout`       | refresh cookie                  | 204, cookie cleared                |
 //! | `GET /api/secret-number` | `Authorization: Bearer <jwt>`   | 200 [`SecretNumberResponse`]       |
 //!
+//! The account endpoints (`/api/account/…`) are in [`account`], the admin endpoints
+//! (`/api/admin/…`) in [`admin`].
+//!
 //! The bodies live in `server::handlers`; errors are [`ApiError`] bodies whose HTTP status,
 //! `WWW-Authenticate` and `Retry-After` headers are derived from the error code in one place
 //! (`server::api_boundary`).
 
+pub mod account;
+pub mod admin;
 pub mod codec;
 pub mod error;
 

@@ -2,8 +2,8 @@
 //! development demo users go through the same [`create_user`]).
 
 use crate::auth::{password::PasswordHasher, unix_now, AuthError};
-use crate::db::{Db, DbError, NewUser};
-use crate::model::Role;
+use crate::db::{ClientInfo, Db, DbError, NewEvent, NewUser};
+use crate::model::{EventKind, Role};
 use std::fmt;
 
 /// Longest username accepted, in characters.
@@ -17,6 +17,30 @@ pub const DEMO_USERS: [(&str, &str, Role); 2] = [
     ("user", "user-secret-42", Role::User),
     ("admin", "admin-secret-42", Role::Admin),
 ];
+
+/// Shortest new password, in characters (NIST SP 800-63B: length, no composition rules).
+pub const MIN_PASSWORD_CHARS: usize = 12;
+
+/// Checks a new password: at least [`MIN_PASSWORD_CHARS`] characters, at most
+/// [`MAX_PASSWORD_LEN`] bytes, and not the username.
+pub fn check_new_password(username: &str, password: &str) -> Result<(), AuthError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(AuthError::WeakPassword(
+            "The new password must be at least 12 characters long.",
+        ));
+    }
+    if password.len() > MAX_PASSWORD_LEN {
+        return Err(AuthError::WeakPassword(
+            "The new password must be at most 1024 bytes long.",
+        ));
+    }
+    if password.to_lowercase() == username.to_lowercase() {
+        return Err(AuthError::WeakPassword(
+            "The new password must not be the username.",
+        ));
+    }
+    Ok(())
+}
 
 /// A username that follows the rules: 1 to [`MAX_USERNAME_LEN`] characters, no white space or
 /// control characters (surrounding white space is trimmed first). Matching is case-insensitive
@@ -62,34 +86,48 @@ impl fmt::Display for Username {
     }
 }
 
-/// Hashes `password` (argon2id, off the async runtime) and adds a (non-demo) account.
+/// Hashes `password` (argon2id, off the async runtime) and adds a (non-demo) account, recorded
+/// as done by `actor` (`cli` for the command line).
 pub async fn create_user(
     db: &Db,
     hasher: &PasswordHasher,
+    actor: &str,
     username: &Username,
     password: String,
     role: Role,
 ) -> Result<i64, AuthError> {
-    insert(db, hasher, username, password, role, false).await
+    insert(db, hasher, actor, username, password, role, false).await
 }
 
 async fn insert(
     db: &Db,
     hasher: &PasswordHasher,
+    actor: &str,
     username: &Username,
     password: String,
     role: Role,
     is_demo: bool,
 ) -> Result<i64, AuthError> {
+    check_new_password(username.as_str(), &password)?;
     let phc = hasher.hash(password).await?;
+    let now = unix_now();
     let user = NewUser {
         username: username.as_str(),
         password_hash: &phc,
         role,
         is_demo,
-        now: unix_now(),
+        now,
     };
-    match db.insert_user(user).await {
+    let nowhere = ClientInfo::default();
+    let event = NewEvent {
+        kind: EventKind::UserCreated,
+        username: username.as_str(),
+        family_id: None,
+        client: &nowhere,
+        at: now,
+        actor: Some(actor),
+    };
+    match db.insert_user(user, event).await {
         Ok(id) => Ok(id),
         Err(DbError::Conflict) => Err(AuthError::UsernameTaken),
         Err(e) => Err(e.into()),
@@ -104,7 +142,7 @@ pub async fn seed_demo_users(db: &Db, hasher: &PasswordHasher) -> Result<(), Aut
         let username = Username::parse(name)?;
         match db.find_user(username.as_str()).await? {
             None => {
-                insert(db, hasher, &username, pass.to_owned(), role, true).await?;
+                insert(db, hasher, "seed", &username, pass.to_owned(), role, true).await?;
                 tracing::info!(username = name, %role, "created demo user");
             }
             Some(user) if !user.is_demo => {
@@ -138,15 +176,36 @@ pub async fn demo_accounts(db: &Db, hasher: &PasswordHasher) -> Result<Vec<Strin
     Ok(found)
 }
 
-/// Deletes an account; its sessions end with it (their access tokens are refused from now on).
-/// Returns whether it existed.
-pub async fn remove_user(db: &Db, username: &Username) -> Result<bool, AuthError> {
-    Ok(db.remove_user(username.as_str(), unix_now()).await?)
+/// Deletes an account, recorded as done by `actor`; its sessions end with it (their access
+/// tokens are refused from now on). Returns whether it existed.
+pub async fn remove_user(db: &Db, actor: &str, username: &Username) -> Result<bool, AuthError> {
+    let nowhere = ClientInfo::default();
+    let event = NewEvent {
+        kind: EventKind::UserRemoved,
+        username: username.as_str(),
+        family_id: None,
+        client: &nowhere,
+        at: unix_now(),
+        actor: Some(actor),
+    };
+    Ok(db.remove_user(username.as_str(), event).await?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn new_passwords_need_length_and_must_not_be_the_username() {
+        assert!(check_new_password("carol", "correct horse").is_ok());
+        assert!(check_new_password("carol", "short").is_err());
+        assert!(check_new_password("carol", "eleven char").is_err());
+        assert!(check_new_password("carol", "twelve chars").is_ok());
+        assert!(check_new_password("longusername", "LongUserName").is_err());
+        assert!(check_new_password("carol", &"x".repeat(1025)).is_err());
+        // Characters, not bytes: twelve accented letters are long enough.
+        assert!(check_new_password("carol", &"é".repeat(12)).is_ok());
+    }
 
     #[test]
     fn usernames_are_trimmed_and_checked() {

@@ -40,6 +40,27 @@ pub enum AuthError {
     /// A username that breaks the rules (see `accounts::Username`).
     #[error(transparent)]
     InvalidUsername(#[from] UsernameError),
+    /// A correct password for a locked account.
+    #[error("the account is locked")]
+    AccountLocked,
+    /// The current password, when changing it, was wrong.
+    #[error("the current password is wrong")]
+    WrongPassword,
+    /// A new password that breaks the rules (see `accounts::check_new_password`).
+    #[error("{0}")]
+    WeakPassword(&'static str),
+    /// A session or account that does not exist (or is not the caller's to see).
+    #[error("not found")]
+    NotFound,
+    /// The caller's role does not allow this.
+    #[error("this needs the admin role")]
+    Forbidden,
+    /// The change would leave no active administrator.
+    #[error("this would leave no active administrator")]
+    LastAdmin,
+    /// A request parameter that is not valid (a cursor, a filter).
+    #[error("{0}")]
+    InvalidInput(String),
     /// Storage failed.
     #[error(transparent)]
     Database(#[from] DbError),
@@ -64,6 +85,9 @@ pub enum RefreshRefusal {
     /// A rotated token reused after the grace window; the family has just been revoked.
     #[error("refresh token reused after rotation; family revoked")]
     ReuseDetected,
+    /// The owner's account is locked.
+    #[error("the account is locked")]
+    AccountLocked,
 }
 
 impl From<HashError> for AuthError {

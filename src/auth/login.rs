@@ -51,7 +51,7 @@ impl ThrottlePolicy {
 
     /// `Some(seconds to wait)` when a counter has reached its limit (before an attempt is
     /// counted) or gone past it (`counted`: the counts include this attempt).
-    fn refusal(&self, counts: &LoginCounts, now: i64, counted: bool) -> Option<u64> {
+    pub fn refusal(&self, counts: &LoginCounts, now: i64, counted: bool) -> Option<u64> {
         let user_secs = Self::USER_WINDOW_SECS;
         [
             (counts.user_ip, self.max_failures, self.window_secs),
@@ -104,6 +104,7 @@ impl Auth {
         };
         let windows = self.throttle.windows();
         let event = |kind, name| NewEvent {
+            actor: None,
             kind,
             username: name,
             family_id: None,
@@ -142,6 +143,14 @@ impl Auth {
             }
         };
         let user = match user {
+            Some(user) if verified && user.locked => {
+                // The right password: not a failure, but no session either.
+                self.db.release_login_attempt(&keys, true).await?;
+                self.db
+                    .record_event(event(EventKind::LoginLocked, username.as_str()))
+                    .await?;
+                return Err(AuthError::AccountLocked);
+            }
             Some(user) if verified => user,
             _ => {
                 self.db

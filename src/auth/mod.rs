@@ -7,6 +7,7 @@
 //! steps: [`Auth::login`], [`Auth::refresh`], [`Auth::logout`], [`Auth::peek`].
 
 pub mod accounts;
+pub mod admin;
 pub mod bearer;
 mod error;
 pub mod jwt;
@@ -15,6 +16,7 @@ pub mod password;
 pub mod rate_limit;
 pub mod refresh_token;
 pub mod revocation;
+pub mod self_service;
 pub mod sessions;
 
 pub use error::{AuthError, RefreshRefusal};

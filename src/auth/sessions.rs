@@ -76,6 +76,8 @@ pub enum TokenState {
     Expired,
     /// The session was revoked.
     Revoked,
+    /// The owner's account is locked.
+    Locked,
 }
 
 impl TokenState {
@@ -83,6 +85,8 @@ impl TokenState {
     pub fn of(row: &RefreshTokenRow, policy: SessionPolicy, now: i64) -> Self {
         if row.revoked_at.is_some() {
             Self::Revoked
+        } else if row.locked {
+            Self::Locked
         } else if now >= row.expires_at
             || now >= row.last_used_at.saturating_add(policy.idle_ttl_secs)
         {
@@ -123,6 +127,7 @@ impl Auth {
                     client,
                 },
                 NewEvent {
+                    actor: None,
                     kind: EventKind::LoginSuccess,
                     username: &user.username,
                     family_id: Some(&session_id),
@@ -173,6 +178,7 @@ impl Auth {
             };
             match TokenState::of(&row, self.sessions, now) {
                 TokenState::Revoked => return refused(RefreshRefusal::Revoked),
+                TokenState::Locked => return refused(RefreshRefusal::AccountLocked),
                 TokenState::Expired => return refused(RefreshRefusal::Expired),
                 TokenState::Reused => return self.reuse_detected(&row, client, now).await,
                 TokenState::RotatedWithinGrace => {
@@ -194,6 +200,7 @@ impl Auth {
                         client,
                     };
                     let event = NewEvent {
+                        actor: None,
                         kind: EventKind::Refresh,
                         username: &row.username,
                         family_id: Some(&row.session_id),
@@ -289,6 +296,7 @@ impl Auth {
         now: i64,
     ) -> Result<bool, AuthError> {
         let event = NewEvent {
+            actor: None,
             kind,
             username: &row.username,
             family_id: Some(&row.session_id),
@@ -325,6 +333,7 @@ mod tests {
             expires_at: 1000,
             last_used_at: 0,
             revoked_at,
+            locked: false,
         }
     }
 
@@ -350,5 +359,10 @@ mod tests {
             TokenState::of(&row(None, Some(1)), POLICY, 50),
             TokenState::Revoked
         );
+        let locked = RefreshTokenRow {
+            locked: true,
+            ..row(None, None)
+        };
+        assert_eq!(TokenState::of(&locked, POLICY, 50), TokenState::Locked);
     }
 }

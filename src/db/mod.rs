@@ -54,6 +54,8 @@ pub struct UserRow {
     pub role: Role,
     /// Created by development seeding: production refuses to start while one exists.
     pub is_demo: bool,
+    /// Locked by an administrator: cannot log in or refresh.
+    pub locked: bool,
 }
 
 impl fmt::Debug for UserRow {
@@ -64,6 +66,7 @@ impl fmt::Debug for UserRow {
             .field("password_hash", &"[redacted]")
             .field("role", &self.role)
             .field("is_demo", &self.is_demo)
+            .field("locked", &self.locked)
             .finish()
     }
 }
@@ -95,6 +98,73 @@ pub struct RefreshTokenRow {
     pub last_used_at: i64,
     /// When the session was revoked.
     pub revoked_at: Option<i64>,
+    /// The owner's account is locked.
+    pub locked: bool,
+}
+
+/// A live session, as its owner sees it on the account page.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SessionRow {
+    pub id: String,
+    pub created_at: i64,
+    pub last_used_at: i64,
+    /// Client address at login.
+    pub ip: Option<String>,
+    /// Client address at the latest refresh.
+    pub last_ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// An account as the admin area lists it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UserSummary {
+    pub username: String,
+    pub role: Role,
+    pub locked: bool,
+    pub created_at: i64,
+    pub last_login_at: Option<i64>,
+    /// Live sessions.
+    pub sessions: i64,
+}
+
+/// An audit event as the admin area lists it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EventRow {
+    pub id: i64,
+    pub at: i64,
+    pub kind: EventKind,
+    pub username: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub actor: Option<String>,
+}
+
+/// Which audit events to list: older than `before_id` (the cursor), optionally one user's or
+/// one kind's.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EventFilter<'a> {
+    pub before_id: Option<i64>,
+    pub username: Option<&'a str>,
+    pub kind: Option<EventKind>,
+}
+
+/// When a session counts as live at `now`: not revoked, before its absolute expiry, used since
+/// `idle_since`.
+#[derive(Debug, Clone, Copy)]
+pub struct Liveness {
+    pub now: i64,
+    pub idle_since: i64,
+}
+
+/// The outcome of an administrator's change to an account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountChange {
+    /// Done; these sessions of the account were ended by it.
+    Done { ended_sessions: Vec<String> },
+    /// No account of that name.
+    NotFound,
+    /// It would leave no active administrator.
+    LastAdmin,
 }
 
 /// A session to start, with its first refresh token (only the token's hash).
@@ -150,6 +220,8 @@ pub struct NewEvent<'a> {
     pub family_id: Option<&'a str>,
     pub client: &'a ClientInfo,
     pub at: i64,
+    /// Who did it, when not the user themself (an administrator, `cli`).
+    pub actor: Option<&'a str>,
 }
 
 /// What login failures are counted against: the (username, address) pair, the address alone,
@@ -237,14 +309,14 @@ pub trait Store: Send + Sync {
     async fn find_user(&self, username: &str) -> Result<Option<UserRow>, DbError>;
 
     /// Adds a user; [`DbError::Conflict`] when the name is taken (case-insensitively).
-    async fn insert_user(&self, user: NewUser<'_>) -> Result<i64, DbError>;
+    async fn insert_user(&self, user: NewUser<'_>, event: NewEvent<'_>) -> Result<i64, DbError>;
 
     /// Marks an existing account as a demo account.
     async fn mark_demo_user(&self, user_id: i64) -> Result<(), DbError>;
 
     /// Deletes an account and, with it, its sessions (recorded as revoked at `now`, so their
     /// access tokens stop working). Returns whether it existed.
-    async fn remove_user(&self, username: &str, now: i64) -> Result<bool, DbError>;
+    async fn remove_user(&self, username: &str, event: NewEvent<'_>) -> Result<bool, DbError>;
 
     /// The names of the accounts marked as demo accounts.
     async fn demo_usernames(&self) -> Result<Vec<String>, DbError>;
@@ -321,4 +393,67 @@ pub trait Store: Send + Sync {
 
     /// Deletes one batch of each kind of expired row; call again while anything was deleted.
     async fn prune(&self, retention: Retention) -> Result<Pruned, DbError>;
+
+    /// The live sessions of a user, newest activity first.
+    async fn list_sessions(&self, user_id: i64, live: Liveness)
+        -> Result<Vec<SessionRow>, DbError>;
+
+    /// Revokes one live session of `user_id` (another user's, or an ended one, is not found:
+    /// `false`) and records `event`.
+    async fn revoke_own_session(
+        &self,
+        user_id: i64,
+        session_id: &str,
+        live: Liveness,
+        reason: RevokeReason,
+        event: NewEvent<'_>,
+    ) -> Result<bool, DbError>;
+
+    /// Revokes every live session of `user_id` but `keep`, records `event` if any ended, and
+    /// returns their ids.
+    async fn revoke_user_sessions(
+        &self,
+        user_id: i64,
+        keep: Option<&str>,
+        reason: RevokeReason,
+        event: NewEvent<'_>,
+    ) -> Result<Vec<String>, DbError>;
+
+    /// Replaces a user's password hash and ends their sessions but `keep`, with `event`,
+    /// together. Returns the ended sessions.
+    async fn change_password(
+        &self,
+        user_id: i64,
+        password_hash: &str,
+        keep: &str,
+        event: NewEvent<'_>,
+    ) -> Result<Vec<String>, DbError>;
+
+    /// Every account with its live-session count, by name.
+    async fn list_users(&self, live: Liveness) -> Result<Vec<UserSummary>, DbError>;
+
+    /// Locks (ending its sessions) or unlocks an account, unless that would leave no active
+    /// administrator; records `event` when something changed.
+    async fn set_locked(
+        &self,
+        username: &str,
+        locked: bool,
+        event: NewEvent<'_>,
+    ) -> Result<AccountChange, DbError>;
+
+    /// Changes an account's role (ending its sessions: tokens carry the role), unless that
+    /// would leave no active administrator; records `event` when something changed.
+    async fn set_role(
+        &self,
+        username: &str,
+        role: Role,
+        event: NewEvent<'_>,
+    ) -> Result<AccountChange, DbError>;
+
+    /// One page of the audit log, newest first.
+    async fn list_events(
+        &self,
+        filter: EventFilter<'_>,
+        limit: u32,
+    ) -> Result<Vec<EventRow>, DbError>;
 }

@@ -3,8 +3,9 @@
 //! `ps` and shell history would see them.
 
 use crate::auth::accounts::{self, Username};
-use crate::auth::{password::PasswordHasher, AuthError};
-use crate::db;
+use crate::auth::admin::{self, Acting};
+use crate::auth::{password::PasswordHasher, unix_now, AuthError};
+use crate::db::{self, ClientInfo, Liveness};
 use crate::model::Role;
 use anyhow::{bail, Context};
 use std::{io::BufRead, time::Duration};
@@ -24,6 +25,10 @@ pub enum Command {
 pub enum UserCommand {
     Add { username: Username, role: Role },
     Remove { username: Username },
+    List,
+    Lock { username: Username },
+    Unlock { username: Username },
+    Role { username: Username, role: Role },
 }
 
 /// Usage text.
@@ -31,38 +36,62 @@ pub const USAGE: &str = "usage:
   jwt-auth                                   serve the app (configuration: .env / environment)
   jwt-auth user add NAME [--role user|admin] add a user; the password is read from stdin
   jwt-auth user remove NAME                  delete a user; their sessions end at once
+  jwt-auth user list                         list the users
+  jwt-auth user lock NAME                    lock an account; its sessions end at once
+  jwt-auth user unlock NAME                  unlock an account
+  jwt-auth user role NAME user|admin         change a role; the user's sessions end at once
 ";
+
+fn username(name: &str) -> anyhow::Result<Username> {
+    Username::parse(name).context("invalid NAME")
+}
+
+fn role(name: &str) -> anyhow::Result<Role> {
+    Role::parse(name).with_context(|| format!("unknown role {name:?}: use user or admin"))
+}
 
 /// Parses the arguments after the program name.
 pub fn parse(args: &[String]) -> anyhow::Result<Command> {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let user = |command| Ok(Command::User(command));
     match args.as_slice() {
         [] | ["serve"] => Ok(Command::Serve),
         ["-h" | "--help" | "help"] => Ok(Command::Help),
         ["user", "add", rest @ ..] => {
-            let mut username = None;
-            let mut role = Role::User;
+            let mut name = None;
+            let mut chosen = Role::User;
             let mut iter = rest.iter();
             while let Some(arg) = iter.next() {
                 match *arg {
                     "--role" => {
                         let value = iter.next().context("--role needs a value: user or admin")?;
-                        role = Role::parse(value).with_context(|| {
-                            format!("unknown role {value:?}: use user or admin")
-                        })?;
+                        chosen = role(value)?;
                     }
                     flag if flag.starts_with('-') => bail!("unknown option {flag:?}\n{USAGE}"),
-                    name if username.is_none() => username = Some(name.to_owned()),
+                    given if name.is_none() => name = Some(given),
                     extra => bail!("unexpected argument {extra:?}\n{USAGE}"),
                 }
             }
-            let username = username.context("user add needs a NAME")?;
-            let username = Username::parse(&username).context("invalid NAME")?;
-            Ok(Command::User(UserCommand::Add { username, role }))
+            let name = name.context("user add needs a NAME")?;
+            user(UserCommand::Add {
+                username: username(name)?,
+                role: chosen,
+            })
         }
-        ["user", "remove", name] => Ok(Command::User(UserCommand::Remove {
-            username: Username::parse(name).context("invalid NAME")?,
-        })),
+        ["user", "remove", name] => user(UserCommand::Remove {
+            username: username(name)?,
+        }),
+        ["user", "list"] => user(UserCommand::List),
+        ["user", "lock", name] => user(UserCommand::Lock {
+            username: username(name)?,
+        }),
+        ["user", "unlock", name] => user(UserCommand::Unlock {
+            username: username(name)?,
+        }),
+        ["user", "role", name, chosen] => user(UserCommand::Role {
+            username: username(name)?,
+            role: role(chosen)?,
+        }),
         _ => bail!("unknown command\n{USAGE}"),
     }
 }
@@ -80,8 +109,31 @@ pub fn read_password(mut input: impl BufRead) -> anyhow::Result<String> {
     Ok(password)
 }
 
+/// `2026-11-29 21:12 UTC` for Unix seconds.
+fn utc(secs: i64) -> String {
+    // Days to a civil date (Howard Hinnant's algorithm), proleptic Gregorian.
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60
+    )
+}
+
+/// The actor the audit log records for command-line changes.
+const CLI_ACTOR: &str = "cli";
+
 /// Runs a `user` command against the database at `database_url` (the same `DATABASE_URL` as
-/// the server; a running server notices revocations within a second). Returns what to print.
+/// the server; a running server notices ended sessions within a second). Returns what to print.
 pub async fn run_user_command(
     command: UserCommand,
     database_url: &str,
@@ -90,26 +142,90 @@ pub async fn run_user_command(
     let db = db::connect(database_url)
         .await
         .context("cannot open the database (DATABASE_URL)")?;
-    // One command, one hash: a slot of its own, no queue.
-    let hasher = PasswordHasher::new(1, Duration::from_secs(60))
-        .map_err(|e| anyhow::anyhow!("preparing password hashing: {e}"))?;
+    let nowhere = ClientInfo::default();
+    let acting = Acting {
+        actor: CLI_ACTOR,
+        client: &nowhere,
+        now: unix_now(),
+    };
+    let not_found = |name: &Username| anyhow::anyhow!("there is no user named {:?}", name.as_str());
+    let last_admin = || {
+        anyhow::anyhow!(
+            "that would leave no active administrator: make another account admin first"
+        )
+    };
+    let explain = |e: AuthError, name: &Username| match e {
+        AuthError::NotFound => not_found(name),
+        AuthError::LastAdmin => last_admin(),
+        e => anyhow::Error::new(e),
+    };
     match command {
         UserCommand::Add { username, role } => {
             let password = read_password(stdin)?;
-            match accounts::create_user(&db, &hasher, &username, password, role).await {
+            // One command, one hash: a slot of its own, no queue.
+            let hasher = PasswordHasher::new(1, Duration::from_secs(60))
+                .map_err(|e| anyhow::anyhow!("preparing password hashing: {e}"))?;
+            match accounts::create_user(&db, &hasher, CLI_ACTOR, &username, password, role).await {
                 Ok(_) => Ok(format!("added {username} ({role})")),
                 Err(AuthError::UsernameTaken) => {
                     bail!("a user named {:?} already exists", username.as_str())
                 }
+                Err(AuthError::WeakPassword(rule)) => bail!("{rule}"),
                 Err(e) => Err(e).context("cannot add the user"),
             }
         }
         UserCommand::Remove { username } => {
-            if accounts::remove_user(&db, &username).await? {
+            if accounts::remove_user(&db, CLI_ACTOR, &username).await? {
                 Ok(format!("removed {username}; their sessions have ended"))
             } else {
-                bail!("there is no user named {:?}", username.as_str())
+                Err(not_found(&username))
             }
+        }
+        UserCommand::List => {
+            let live = Liveness {
+                now: acting.now,
+                // The command line does not know the server's idle limit; show sessions that
+                // have not expired or been revoked.
+                idle_since: i64::MIN,
+            };
+            let users = db.list_users(live).await?;
+            let mut out = format!(
+                "{:<24} {:<6} {:<7} {:>8}  last login",
+                "username", "role", "status", "sessions"
+            );
+            for user in users {
+                let status = if user.locked { "locked" } else { "active" };
+                let last_login = user.last_login_at.map_or_else(|| "never".to_owned(), utc);
+                out.push_str(&format!(
+                    "\n{:<24} {:<6} {:<7} {:>8}  {}",
+                    user.username, user.role, status, user.sessions, last_login
+                ));
+            }
+            Ok(out)
+        }
+        UserCommand::Lock { username } => {
+            let ended = admin::lock(&db, acting, &username, true)
+                .await
+                .map_err(|e| explain(e, &username))?;
+            Ok(format!(
+                "locked {username}; {} session(s) ended",
+                ended.len()
+            ))
+        }
+        UserCommand::Unlock { username } => {
+            admin::lock(&db, acting, &username, false)
+                .await
+                .map_err(|e| explain(e, &username))?;
+            Ok(format!("unlocked {username}"))
+        }
+        UserCommand::Role { username, role } => {
+            let ended = admin::change_role(&db, acting, &username, role)
+                .await
+                .map_err(|e| explain(e, &username))?;
+            Ok(format!(
+                "{username} is now {role}; {} session(s) ended",
+                ended.len()
+            ))
         }
     }
 }
@@ -151,6 +267,51 @@ mod tests {
         .contains("root"));
         assert!(parse(&args(&["user", "add", "x", "--password", "p"])).is_err());
         assert!(parse(&args(&["user", "add", "two words"])).is_err());
+    }
+
+    #[test]
+    fn times_print_as_utc_dates() {
+        assert_eq!(utc(0), "1970-01-01 00:00 UTC");
+        assert_eq!(utc(1_795_987_920), "2026-11-29 21:32 UTC");
+        assert_eq!(utc(951_782_400), "2000-02-29 00:00 UTC");
+    }
+
+    #[test]
+    fn parses_every_user_command() {
+        let name = |n: &str| Username::parse(n).unwrap();
+        for (line, expected) in [
+            ("user list", UserCommand::List),
+            (
+                "user lock bob",
+                UserCommand::Lock {
+                    username: name("bob"),
+                },
+            ),
+            (
+                "user unlock bob",
+                UserCommand::Unlock {
+                    username: name("bob"),
+                },
+            ),
+            (
+                "user remove bob",
+                UserCommand::Remove {
+                    username: name("bob"),
+                },
+            ),
+            (
+                "user role bob admin",
+                UserCommand::Role {
+                    username: name("bob"),
+                    role: Role::Admin,
+                },
+            ),
+        ] {
+            let words: Vec<String> = line.split(' ').map(str::to_owned).collect();
+            assert_eq!(parse(&words).unwrap(), Command::User(expected), "{line}");
+        }
+        assert!(parse(&args(&["user", "role", "bob", "root"])).is_err());
+        assert!(parse(&args(&["user", "lock"])).is_err());
     }
 
     #[test]

@@ -29,6 +29,20 @@ impl From<AuthError> for ApiError {
             AuthError::UsernameTaken => {
                 ApiError::with_message(ErrorCode::InvalidRequest, "That username is taken.")
             }
+            AuthError::AccountLocked => ApiError::new(ErrorCode::AccountLocked),
+            AuthError::WrongPassword => ApiError::new(ErrorCode::WrongPassword),
+            AuthError::WeakPassword(rule) => ApiError::with_message(ErrorCode::WeakPassword, rule),
+            AuthError::NotFound => ApiError::with_message(ErrorCode::NotFound, "Not found."),
+            AuthError::Forbidden => {
+                ApiError::with_message(ErrorCode::Forbidden, "You need the admin role.")
+            }
+            AuthError::LastAdmin => ApiError::with_message(
+                ErrorCode::LastAdmin,
+                "That would leave no active administrator: make another account admin first.",
+            ),
+            AuthError::InvalidInput(message) => {
+                ApiError::with_message(ErrorCode::InvalidRequest, message)
+            }
             AuthError::Database(e) => internal("database", e),
             AuthError::Crypto(e) => internal("crypto", e),
         }

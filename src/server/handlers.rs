@@ -1,9 +1,17 @@
 //! The bodies of the API's server functions (see [`crate::api`]): extract the inputs, call the
 //! security core, and put its answer on the wire (body, cookie, status).
 
+use crate::api::account::{SessionView, SessionsResponse};
+use crate::api::admin::{EventView, EventsResponse, UserView, UsersResponse};
 use crate::api::{ApiError, ErrorCode, SecretNumberResponse, TokenResponse};
+use crate::auth::accounts::Username;
+use crate::auth::admin::Admin;
+use crate::auth::self_service::Caller;
 use crate::auth::{AuthError, SignedIn};
+use crate::db::EventFilter;
+use crate::model::{EventKind, Role};
 use crate::server::cookies;
+use crate::server::device;
 use crate::server::extract::{extract, state, BearerClaims, ClientInfo, RefreshCookie};
 use http::{header, HeaderValue, StatusCode};
 use leptos::prelude::use_context;
@@ -50,6 +58,200 @@ pub async fn secret_number() -> Result<SecretNumberResponse, ApiError> {
     let BearerClaims(_claims) = extract().await?;
     Ok(SecretNumberResponse {
         value: rand::random_range(0..1_000_000),
+    })
+}
+
+/// The caller of an account endpoint, from the bearer token.
+async fn caller() -> Result<Caller, ApiError> {
+    let BearerClaims(claims) = extract().await?;
+    Ok(Caller::from_claims(&claims)?)
+}
+
+/// The administrator calling an admin endpoint: 401 without a valid token, 403 for a `user`.
+async fn admin() -> Result<Admin, ApiError> {
+    let BearerClaims(claims) = extract().await?;
+    Ok(Admin::from_claims(&claims)?)
+}
+
+/// A username from a request body; one that breaks the rules cannot exist (404).
+fn target(username: &str) -> Result<Username, ApiError> {
+    Username::parse(username).map_err(|_| AuthError::NotFound.into())
+}
+
+/// `GET /api/account/sessions`.
+pub async fn account_sessions() -> Result<SessionsResponse, ApiError> {
+    let (state, caller) = (state()?, caller().await?);
+    let sessions = state.auth.my_sessions(&caller).await?;
+    Ok(SessionsResponse {
+        sessions: sessions
+            .into_iter()
+            .map(|s| SessionView {
+                current: s.id == caller.session_id,
+                device: device::describe(s.user_agent.as_deref()),
+                session_id: s.id,
+                user_agent: s.user_agent,
+                ip: s.ip,
+                last_ip: s.last_ip,
+                created_at: s.created_at,
+                last_used_at: s.last_used_at,
+            })
+            .collect(),
+    })
+}
+
+/// `POST /api/account/sessions/revoke`.
+pub async fn revoke_session(session_id: String) -> Result<(), ApiError> {
+    let (state, caller) = (state()?, caller().await?);
+    let client: ClientInfo = extract().await?;
+    state
+        .auth
+        .end_my_session(&caller, &session_id, &client)
+        .await?;
+    if session_id == caller.session_id {
+        set_cookie(&cookies::clear_refresh());
+    }
+    set_status(StatusCode::NO_CONTENT);
+    Ok(())
+}
+
+/// `POST /api/account/sessions/revoke-others`.
+pub async fn revoke_other_sessions() -> Result<(), ApiError> {
+    let (state, caller) = (state()?, caller().await?);
+    let client: ClientInfo = extract().await?;
+    state.auth.end_my_sessions(&caller, true, &client).await?;
+    set_status(StatusCode::NO_CONTENT);
+    Ok(())
+}
+
+/// `POST /api/account/logout-everywhere`.
+pub async fn logout_everywhere() -> Result<(), ApiError> {
+    let (state, caller) = (state()?, caller().await?);
+    let client: ClientInfo = extract().await?;
+    state.auth.end_my_sessions(&caller, false, &client).await?;
+    set_cookie(&cookies::clear_refresh());
+    set_status(StatusCode::NO_CONTENT);
+    Ok(())
+}
+
+/// `POST /api/account/password`.
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+) -> Result<(), ApiError> {
+    let (state, caller) = (state()?, caller().await?);
+    let client: ClientInfo = extract().await?;
+    state
+        .auth
+        .change_password(&caller, current_password, new_password, &client)
+        .await?;
+    set_status(StatusCode::NO_CONTENT);
+    Ok(())
+}
+
+/// `GET /api/admin/users`.
+pub async fn admin_users() -> Result<UsersResponse, ApiError> {
+    let (state, admin) = (state()?, admin().await?);
+    let users = state.auth.list_users(&admin).await?;
+    Ok(UsersResponse {
+        users: users
+            .into_iter()
+            .map(|u| UserView {
+                username: u.username,
+                role: u.role,
+                locked: u.locked,
+                created_at: u.created_at,
+                last_login_at: u.last_login_at,
+                sessions: u32::try_from(u.sessions).unwrap_or(u32::MAX),
+            })
+            .collect(),
+    })
+}
+
+/// `POST /api/admin/users/lock`.
+pub async fn lock_user(username: String, locked: bool) -> Result<(), ApiError> {
+    let (state, admin) = (state()?, admin().await?);
+    let client: ClientInfo = extract().await?;
+    let username = target(&username)?;
+    state
+        .auth
+        .set_locked(&admin, &username, locked, &client)
+        .await?;
+    set_status(StatusCode::NO_CONTENT);
+    Ok(())
+}
+
+/// `POST /api/admin/users/role`.
+pub async fn set_user_role(username: String, role: Role) -> Result<(), ApiError> {
+    let (state, admin) = (state()?, admin().await?);
+    let client: ClientInfo = extract().await?;
+    let username = target(&username)?;
+    state
+        .auth
+        .set_role(&admin, &username, role, &client)
+        .await?;
+    set_status(StatusCode::NO_CONTENT);
+    Ok(())
+}
+
+/// `POST /api/admin/users/revoke-sessions`.
+pub async fn revoke_user_sessions(username: String) -> Result<(), ApiError> {
+    let (state, admin) = (state()?, admin().await?);
+    let client: ClientInfo = extract().await?;
+    let username = target(&username)?;
+    state
+        .auth
+        .end_user_sessions(&admin, &username, &client)
+        .await?;
+    set_status(StatusCode::NO_CONTENT);
+    Ok(())
+}
+
+/// `GET /api/admin/events?cursor=&username=&kind=` (empty parameters mean "any").
+pub async fn admin_events(
+    cursor: Option<String>,
+    username: Option<String>,
+    kind: Option<String>,
+) -> Result<EventsResponse, ApiError> {
+    let (state, admin) = (state()?, admin().await?);
+    let given = |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let invalid = |message: String| ApiError::from(AuthError::InvalidInput(message));
+    let before_id = given(cursor)
+        .map(|c| {
+            c.parse::<i64>()
+                .ok()
+                .filter(|id| *id > 0)
+                .ok_or_else(|| invalid(format!("Invalid cursor {c:?}.")))
+        })
+        .transpose()?;
+    let kind = given(kind)
+        .map(|k| {
+            EventKind::parse(&k).ok_or_else(|| {
+                let known: Vec<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
+                invalid(format!("Unknown kind {k:?}; one of: {}.", known.join(", ")))
+            })
+        })
+        .transpose()?;
+    let username = given(username);
+    let filter = EventFilter {
+        before_id,
+        username: username.as_deref(),
+        kind,
+    };
+    let page = state.auth.list_events(&admin, filter).await?;
+    Ok(EventsResponse {
+        events: page
+            .events
+            .into_iter()
+            .map(|e| EventView {
+                at: e.at,
+                kind: e.kind,
+                username: e.username,
+                ip: e.ip,
+                user_agent: e.user_agent,
+                actor: e.actor,
+            })
+            .collect(),
+        next_cursor: page.next_cursor.map(|id| id.to_string()),
     })
 }
 

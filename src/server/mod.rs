@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod cookies;
 pub mod csp;
+pub mod device;
 pub mod error;
 pub mod extract;
 pub mod handlers;

@@ -287,6 +287,48 @@ impl TestApp {
         request.send().await.expect("request")
     }
 
+    /// `GET` an API path with a bearer token.
+    pub async fn get_with(&self, path: &str, jwt: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(jwt)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// `POST` JSON to an API path with a bearer token.
+    pub async fn post_with(&self, path: &str, body: &Value, jwt: &str) -> Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(jwt)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Logs `user` in with a `User-Agent` and returns (access token, refresh token).
+    pub async fn login_with_agent(&self, user: TestUser, agent: &str) -> (String, String) {
+        let response = self
+            .client
+            .post(self.url("/api/login"))
+            .header(header::USER_AGENT, agent)
+            .json(&json!({"username": user.name, "password": user.password}))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), StatusCode::OK);
+        let cookie = refresh_cookie(&response).expect("refresh cookie");
+        let body: Value = response.json().await.expect("json");
+        (body["jwt"].as_str().expect("jwt").to_owned(), cookie)
+    }
+
+    /// Logs `user` in and returns (access token, refresh token).
+    pub async fn tokens(&self, user: TestUser) -> (String, String) {
+        self.login_with_agent(user, "jwt-auth-tests").await
+    }
+
     /// `GET` a page as a browser would (`Accept: text/html`), with an optional refresh cookie.
     pub async fn get_page(&self, path: &str, cookie: Option<&str>) -> Response {
         let mut request = self

@@ -224,7 +224,7 @@ async fn the_audit_log_records_logins_without_secrets() {
     let db = app.db();
     type EventRow = (String, Option<String>, Option<String>, Option<String>);
     let rows: Vec<EventRow> =
-        sqlx::query_as("SELECT kind, username, ip, user_agent FROM auth_events ORDER BY id")
+        sqlx::query_as("SELECT kind, username, ip, user_agent FROM auth_events WHERE kind LIKE 'login%' ORDER BY id")
             .fetch_all(db)
             .await
             .unwrap();

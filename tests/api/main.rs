@@ -4,6 +4,8 @@
 mod helpers;
 
 mod abuse;
+mod account;
+mod admin;
 mod cli;
 mod crash;
 mod login;

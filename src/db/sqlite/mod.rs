@@ -7,10 +7,11 @@
 //! and then write (rotation) cannot interleave.
 
 use super::{
-    Counter, DbError, LoginCounts, NewEvent, NewSession, NewUser, Pruned, RefreshTokenRow,
-    Retention, RevokedSession, Rotation, Store, ThrottleKeys, ThrottleWindows, UserRow,
+    AccountChange, Counter, DbError, EventFilter, EventRow, Liveness, LoginCounts, NewEvent,
+    NewSession, NewUser, Pruned, RefreshTokenRow, Retention, RevokedSession, Rotation, SessionRow,
+    Store, ThrottleKeys, ThrottleWindows, UserRow, UserSummary,
 };
-use crate::model::RevokeReason;
+use crate::model::{RevokeReason, Role};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -52,8 +53,8 @@ async fn insert_event(
     event: &NewEvent<'_>,
 ) -> Result<(), DbError> {
     sqlx::query(
-        "INSERT INTO auth_events (at, kind, username, family_id, ip, user_agent)
-         VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO auth_events (at, kind, username, family_id, ip, user_agent, actor)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(event.at)
     .bind(event.kind)
@@ -61,6 +62,7 @@ async fn insert_event(
     .bind(event.family_id)
     .bind(event.client.ip_text())
     .bind(event.client.user_agent.as_deref())
+    .bind(event.actor)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -70,14 +72,16 @@ async fn insert_event(
 impl Store for SqliteStore {
     async fn find_user(&self, username: &str) -> Result<Option<UserRow>, DbError> {
         Ok(sqlx::query_as(
-            "SELECT id, username, password_hash, role, is_demo FROM users WHERE username = ?",
+            "SELECT id, username, password_hash, role, is_demo, locked_at IS NOT NULL AS locked
+             FROM users WHERE username = ?",
         )
         .bind(username)
         .fetch_optional(&self.pool)
         .await?)
     }
 
-    async fn insert_user(&self, user: NewUser<'_>) -> Result<i64, DbError> {
+    async fn insert_user(&self, user: NewUser<'_>, event: NewEvent<'_>) -> Result<i64, DbError> {
+        let mut tx = self.write().await?;
         let result = sqlx::query(
             "INSERT INTO users (username, password_hash, role, is_demo, created_at)
              VALUES (?, ?, ?, ?, ?)",
@@ -87,8 +91,10 @@ impl Store for SqliteStore {
         .bind(user.role)
         .bind(user.is_demo)
         .bind(user.now)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        insert_event(&mut tx, &event).await?;
+        tx.commit().await?;
         Ok(result.last_insert_rowid())
     }
 
@@ -100,7 +106,7 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn remove_user(&self, username: &str, now: i64) -> Result<bool, DbError> {
+    async fn remove_user(&self, username: &str, event: NewEvent<'_>) -> Result<bool, DbError> {
         let mut tx = self.write().await?;
         // Its sessions go with it; their access tokens must stop working too.
         sqlx::query(
@@ -108,7 +114,7 @@ impl Store for SqliteStore {
              SELECT s.id, ?1 FROM sessions s JOIN users u ON u.id = s.user_id
              WHERE u.username = ?2 AND s.revoked_at IS NULL AND s.expires_at > ?1",
         )
-        .bind(now)
+        .bind(event.at)
         .bind(username)
         .execute(&mut *tx)
         .await?;
@@ -117,7 +123,10 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        tx.commit().await?;
+        if removed > 0 {
+            insert_event(&mut tx, &event).await?;
+            tx.commit().await?;
+        }
         Ok(removed > 0)
     }
 
@@ -135,7 +144,7 @@ impl Store for SqliteStore {
     ) -> Result<Option<RefreshTokenRow>, DbError> {
         Ok(sqlx::query_as(
             "SELECT t.id, t.session_id, t.rotated_at, s.user_id, u.username, u.role,
-                    s.expires_at, s.last_used_at, s.revoked_at
+                    s.expires_at, s.last_used_at, s.revoked_at, u.locked_at IS NOT NULL AS locked
              FROM refresh_tokens t
              JOIN sessions s ON s.id = t.session_id
              JOIN users u ON u.id = s.user_id
@@ -173,6 +182,11 @@ impl Store for SqliteStore {
         .bind(session.now)
         .execute(&mut *tx)
         .await?;
+        sqlx::query("UPDATE users SET last_login_at = ? WHERE id = ?")
+            .bind(session.now)
+            .bind(session.user_id)
+            .execute(&mut *tx)
+            .await?;
         insert_event(&mut tx, &event).await?;
         tx.commit().await?;
         Ok(())
@@ -433,6 +447,265 @@ impl Store for SqliteStore {
             events,
         })
     }
+
+    async fn list_sessions(
+        &self,
+        user_id: i64,
+        live: Liveness,
+    ) -> Result<Vec<SessionRow>, DbError> {
+        Ok(sqlx::query_as(
+            "SELECT id, created_at, last_used_at, ip, last_ip, user_agent FROM sessions
+             WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ? AND last_used_at > ?
+             ORDER BY last_used_at DESC, created_at DESC",
+        )
+        .bind(user_id)
+        .bind(live.now)
+        .bind(live.idle_since)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn revoke_own_session(
+        &self,
+        user_id: i64,
+        session_id: &str,
+        live: Liveness,
+        reason: RevokeReason,
+        event: NewEvent<'_>,
+    ) -> Result<bool, DbError> {
+        let mut tx = self.write().await?;
+        let revoked = sqlx::query(
+            "UPDATE sessions SET revoked_at = ?1, revoked_reason = ?2
+             WHERE id = ?3 AND user_id = ?4 AND revoked_at IS NULL
+               AND expires_at > ?1 AND last_used_at > ?5",
+        )
+        .bind(live.now)
+        .bind(reason)
+        .bind(session_id)
+        .bind(user_id)
+        .bind(live.idle_since)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if revoked == 0 {
+            return Ok(false);
+        }
+        record_revocations(&mut tx, &[session_id.to_owned()], live.now).await?;
+        insert_event(&mut tx, &event).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn revoke_user_sessions(
+        &self,
+        user_id: i64,
+        keep: Option<&str>,
+        reason: RevokeReason,
+        event: NewEvent<'_>,
+    ) -> Result<Vec<String>, DbError> {
+        let mut tx = self.write().await?;
+        let ended = end_sessions(&mut tx, user_id, keep, reason, event.at).await?;
+        if !ended.is_empty() {
+            insert_event(&mut tx, &event).await?;
+            tx.commit().await?;
+        }
+        Ok(ended)
+    }
+
+    async fn change_password(
+        &self,
+        user_id: i64,
+        password_hash: &str,
+        keep: &str,
+        event: NewEvent<'_>,
+    ) -> Result<Vec<String>, DbError> {
+        let mut tx = self.write().await?;
+        sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+            .bind(password_hash)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        let ended = end_sessions(
+            &mut tx,
+            user_id,
+            Some(keep),
+            RevokeReason::PasswordChanged,
+            event.at,
+        )
+        .await?;
+        insert_event(&mut tx, &event).await?;
+        tx.commit().await?;
+        Ok(ended)
+    }
+
+    async fn list_users(&self, live: Liveness) -> Result<Vec<UserSummary>, DbError> {
+        Ok(sqlx::query_as(
+            "SELECT u.username, u.role, u.locked_at IS NOT NULL AS locked, u.created_at,
+                    u.last_login_at,
+                    (SELECT COUNT(*) FROM sessions s
+                     WHERE s.user_id = u.id AND s.revoked_at IS NULL
+                       AND s.expires_at > ?1 AND s.last_used_at > ?2) AS sessions
+             FROM users u ORDER BY u.username COLLATE NOCASE",
+        )
+        .bind(live.now)
+        .bind(live.idle_since)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn set_locked(
+        &self,
+        username: &str,
+        locked: bool,
+        event: NewEvent<'_>,
+    ) -> Result<AccountChange, DbError> {
+        let mut tx = self.write().await?;
+        let Some((user_id, role, was_locked)) = account(&mut tx, username).await? else {
+            return Ok(AccountChange::NotFound);
+        };
+        if locked && role == Role::Admin && !was_locked && active_admins(&mut tx).await? <= 1 {
+            return Ok(AccountChange::LastAdmin);
+        }
+        if locked == was_locked {
+            return Ok(AccountChange::Done {
+                ended_sessions: Vec::new(),
+            });
+        }
+        sqlx::query("UPDATE users SET locked_at = ? WHERE id = ?")
+            .bind(locked.then_some(event.at))
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        let ended_sessions = if locked {
+            end_sessions(
+                &mut tx,
+                user_id,
+                None,
+                RevokeReason::AccountLocked,
+                event.at,
+            )
+            .await?
+        } else {
+            Vec::new()
+        };
+        insert_event(&mut tx, &event).await?;
+        tx.commit().await?;
+        Ok(AccountChange::Done { ended_sessions })
+    }
+
+    async fn set_role(
+        &self,
+        username: &str,
+        role: Role,
+        event: NewEvent<'_>,
+    ) -> Result<AccountChange, DbError> {
+        let mut tx = self.write().await?;
+        let Some((user_id, was, locked)) = account(&mut tx, username).await? else {
+            return Ok(AccountChange::NotFound);
+        };
+        if was == role {
+            return Ok(AccountChange::Done {
+                ended_sessions: Vec::new(),
+            });
+        }
+        if was == Role::Admin && !locked && active_admins(&mut tx).await? <= 1 {
+            return Ok(AccountChange::LastAdmin);
+        }
+        sqlx::query("UPDATE users SET role = ? WHERE id = ?")
+            .bind(role)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        let ended_sessions =
+            end_sessions(&mut tx, user_id, None, RevokeReason::RoleChanged, event.at).await?;
+        insert_event(&mut tx, &event).await?;
+        tx.commit().await?;
+        Ok(AccountChange::Done { ended_sessions })
+    }
+
+    async fn list_events(
+        &self,
+        filter: EventFilter<'_>,
+        limit: u32,
+    ) -> Result<Vec<EventRow>, DbError> {
+        Ok(sqlx::query_as(
+            "SELECT id, at, kind, username, ip, user_agent, actor FROM auth_events
+             WHERE (?1 IS NULL OR id < ?1)
+               AND (?2 IS NULL OR username = ?2 COLLATE NOCASE)
+               AND (?3 IS NULL OR kind = ?3)
+             ORDER BY id DESC LIMIT ?4",
+        )
+        .bind(filter.before_id)
+        .bind(filter.username)
+        .bind(filter.kind)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}
+
+/// The id, role and lock state of the account `username`.
+async fn account(
+    tx: &mut Transaction<'_, Sqlite>,
+    username: &str,
+) -> Result<Option<(i64, Role, bool)>, DbError> {
+    Ok(
+        sqlx::query_as("SELECT id, role, locked_at IS NOT NULL FROM users WHERE username = ?")
+            .bind(username)
+            .fetch_optional(&mut **tx)
+            .await?,
+    )
+}
+
+/// Administrators who can still log in.
+async fn active_admins(tx: &mut Transaction<'_, Sqlite>) -> Result<i64, DbError> {
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND locked_at IS NULL")
+            .fetch_one(&mut **tx)
+            .await?,
+    )
+}
+
+/// Revokes every unrevoked session of `user_id` but `keep`, records the revocations, and
+/// returns their ids.
+async fn end_sessions(
+    tx: &mut Transaction<'_, Sqlite>,
+    user_id: i64,
+    keep: Option<&str>,
+    reason: RevokeReason,
+    now: i64,
+) -> Result<Vec<String>, DbError> {
+    let ended: Vec<String> = sqlx::query_scalar(
+        "UPDATE sessions SET revoked_at = ?1, revoked_reason = ?2
+         WHERE user_id = ?3 AND revoked_at IS NULL AND (?4 IS NULL OR id != ?4)
+         RETURNING id",
+    )
+    .bind(now)
+    .bind(reason)
+    .bind(user_id)
+    .bind(keep)
+    .fetch_all(&mut **tx)
+    .await?;
+    record_revocations(tx, &ended, now).await?;
+    Ok(ended)
+}
+
+/// Adds revocations to `session_revocations`, where other processes pick them up.
+async fn record_revocations(
+    tx: &mut Transaction<'_, Sqlite>,
+    sessions: &[String],
+    now: i64,
+) -> Result<(), DbError> {
+    for id in sessions {
+        sqlx::query(
+            "INSERT OR IGNORE INTO session_revocations (session_id, revoked_at) VALUES (?, ?)",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
 }
 
 /// The three counters from the rows found, as of `now`: a counter whose window has passed

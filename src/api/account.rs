@@ -1,0 +1,71 @@
+//! The account API: a logged-in user's sessions and password (bearer token required).
+//!
+//! | endpoint                                  | request                                  | success |
+//! |-------------------------------------------|------------------------------------------|---------|
+//! | `GET /api/account/sessions`               | –                                        | 200 [`SessionsResponse`] |
+//! | `POST /api/account/sessions/revoke`       | `{"session_id"}`                         | 204 (404 for an id that is not yours) |
+//! | `POST /api/account/sessions/revoke-others`| –                                        | 204 |
+//! | `POST /api/account/logout-everywhere`     | –                                        | 204, cookie cleared |
+//! | `POST /api/account/password`              | `{"current_password","new_password"}`    | 204, other sessions ended |
+
+use crate::api::{codec::NoContent, ApiError};
+use crate::client::AuthClient;
+use leptos::prelude::*;
+use leptos::server_fn::codec::{GetUrl, Json};
+use serde::{Deserialize, Serialize};
+
+/// One live session of the user (times are Unix seconds).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    pub session_id: String,
+    /// The session of the request itself ("This device").
+    pub current: bool,
+    /// Readable device, e.g. "Chrome on Linux", from the user agent recorded at login.
+    pub device: String,
+    pub user_agent: Option<String>,
+    /// Client address at login.
+    pub ip: Option<String>,
+    /// Client address at the latest refresh.
+    pub last_ip: Option<String>,
+    pub created_at: i64,
+    pub last_used_at: i64,
+}
+
+/// Body of `GET /api/account/sessions`: newest activity first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionsResponse {
+    pub sessions: Vec<SessionView>,
+}
+
+/// The user's live sessions.
+#[server(prefix = "/api", endpoint = "account/sessions", input = GetUrl, output = Json, client = AuthClient)]
+pub async fn account_sessions() -> Result<SessionsResponse, ApiError> {
+    crate::server::handlers::account_sessions().await
+}
+
+/// Ends one of the user's sessions (at once, its access tokens too).
+#[server(prefix = "/api", endpoint = "account/sessions/revoke", input = Json, output = NoContent, client = AuthClient)]
+pub async fn revoke_session(session_id: String) -> Result<(), ApiError> {
+    crate::server::handlers::revoke_session(session_id).await
+}
+
+/// Ends every session of the user but this one.
+#[server(prefix = "/api", endpoint = "account/sessions/revoke-others", input = Json, output = NoContent, client = AuthClient)]
+pub async fn revoke_other_sessions() -> Result<(), ApiError> {
+    crate::server::handlers::revoke_other_sessions().await
+}
+
+/// Ends every session of the user, this one included.
+#[server(prefix = "/api", endpoint = "account/logout-everywhere", input = Json, output = NoContent, client = AuthClient)]
+pub async fn logout_everywhere() -> Result<(), ApiError> {
+    crate::server::handlers::logout_everywhere().await
+}
+
+/// Changes the password (the current one is required); every other session ends.
+#[server(prefix = "/api", endpoint = "account/password", input = Json, output = NoContent, client = AuthClient)]
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+) -> Result<(), ApiError> {
+    crate::server::handlers::change_password(current_password, new_password).await
+}

@@ -1,0 +1,89 @@
+//! The admin API (bearer token with role `admin`; a `user` gets 403 `forbidden`). Every change
+//! is an audit event naming the acting administrator.
+//!
+//! | endpoint                                 | request                   | success |
+//! |------------------------------------------|---------------------------|---------|
+//! | `GET /api/admin/users`                   | –                         | 200 [`UsersResponse`] |
+//! | `POST /api/admin/users/lock`             | `{"username","locked"}`   | 204 (409 `last_admin`) |
+//! | `POST /api/admin/users/role`             | `{"username","role"}`     | 204 (409 `last_admin`) |
+//! | `POST /api/admin/users/revoke-sessions`  | `{"username"}`            | 204 |
+//! | `GET /api/admin/events?cursor=&username=&kind=` | –                  | 200 [`EventsResponse`] |
+
+use crate::api::{codec::NoContent, ApiError};
+use crate::client::AuthClient;
+use crate::model::{EventKind, Role};
+use leptos::prelude::*;
+use leptos::server_fn::codec::{GetUrl, Json};
+use serde::{Deserialize, Serialize};
+
+/// An account (times are Unix seconds).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserView {
+    pub username: String,
+    pub role: Role,
+    pub locked: bool,
+    pub created_at: i64,
+    pub last_login_at: Option<i64>,
+    /// Live sessions.
+    pub sessions: u32,
+}
+
+/// Body of `GET /api/admin/users`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsersResponse {
+    pub users: Vec<UserView>,
+}
+
+/// One audit event (`at` in Unix seconds; the browser shows local time).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventView {
+    pub at: i64,
+    pub kind: EventKind,
+    pub username: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// Who did it, when not the user themself (an administrator, `cli`).
+    pub actor: Option<String>,
+}
+
+/// Body of `GET /api/admin/events`: 50 events, newest first, and the cursor of the next page
+/// (`null` on the last).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventsResponse {
+    pub events: Vec<EventView>,
+    pub next_cursor: Option<String>,
+}
+
+/// Every account.
+#[server(prefix = "/api", endpoint = "admin/users", input = GetUrl, output = Json, client = AuthClient)]
+pub async fn admin_users() -> Result<UsersResponse, ApiError> {
+    crate::server::handlers::admin_users().await
+}
+
+/// Locks (ending its sessions) or unlocks an account.
+#[server(prefix = "/api", endpoint = "admin/users/lock", input = Json, output = NoContent, client = AuthClient)]
+pub async fn lock_user(username: String, locked: bool) -> Result<(), ApiError> {
+    crate::server::handlers::lock_user(username, locked).await
+}
+
+/// Changes an account's role (ending its sessions, so the change applies at once).
+#[server(prefix = "/api", endpoint = "admin/users/role", input = Json, output = NoContent, client = AuthClient)]
+pub async fn set_user_role(username: String, role: Role) -> Result<(), ApiError> {
+    crate::server::handlers::set_user_role(username, role).await
+}
+
+/// Ends every session of an account.
+#[server(prefix = "/api", endpoint = "admin/users/revoke-sessions", input = Json, output = NoContent, client = AuthClient)]
+pub async fn revoke_user_sessions(username: String) -> Result<(), ApiError> {
+    crate::server::handlers::revoke_user_sessions(username).await
+}
+
+/// One page of the audit log, newest first; optionally one user's or one kind's events.
+#[server(prefix = "/api", endpoint = "admin/events", input = GetUrl, output = Json, client = AuthClient)]
+pub async fn admin_events(
+    cursor: Option<String>,
+    username: Option<String>,
+    kind: Option<String>,
+) -> Result<EventsResponse, ApiError> {
+    crate::server::handlers::admin_events(cursor, username, kind).await
+}
