@@ -73,6 +73,9 @@ export default defineConfig({
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
       // Short-lived access tokens so expiry and refresh happen within a test.
       ACCESS_TOKEN_TTL_SECS: '3',
+      // Every test logs in from 127.0.0.1; the anti-spraying bucket (30 at once) is not what
+      // these tests are about.
+      LOGIN_RATE_BURST: '1000',
       RUST_LOG: 'warn',
     },
   },

@@ -7,7 +7,10 @@
 use crate::api::SessionInfo;
 use crate::client::auth_state::AuthState;
 use crate::components::{require_session::RequireSession, session_sync::SessionSync};
-use crate::pages::{login::LoginPage, not_found::NotFound, secret_number::SecretRoute};
+use crate::pages::{
+    account::AccountRoute, admin::AdminRoute, login::LoginPage, not_found::NotFound,
+    secret_number::SecretRoute,
+};
 use crate::routes;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -90,6 +93,16 @@ pub fn App() -> impl IntoView {
                     <Route
                         path=at(routes::SECRET)
                         view=RequireSession::new(Lazy::<SecretRoute>::new())
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=at(routes::ACCOUNT)
+                        view=RequireSession::new(Lazy::<AccountRoute>::new())
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=at(routes::ADMIN)
+                        view=RequireSession::admin(Lazy::<AdminRoute>::new())
                         ssr=SsrMode::Async
                     />
                 </Routes>

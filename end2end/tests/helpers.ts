@@ -89,7 +89,7 @@ export function recordDocumentLoads(page: Page) {
 export async function screenshot(page: Page, name: string, outputPath: (name: string) => string) {
   const paths = [outputPath(`${name}.png`)];
   if (process.env.UPDATE_SCREENSHOTS === '1') paths.push(`../docs/screenshots/${name}.png`);
-  for (const path of paths) await page.screenshot({ path });
+  for (const path of paths) await page.screenshot({ path, fullPage: true });
 }
 
 /** The claims of an access token (its payload, decoded without verification). */
@@ -108,4 +108,18 @@ export function dbValue(sql: string, ...params: string[]): string {
   return execFileSync('python3', ['-c', script, process.env.E2E_DB!, sql, JSON.stringify(params)])
     .toString()
     .trim();
+}
+
+/**
+ * Creates an account with the real command line (`jwt-auth user add`) in the test server's
+ * database, so a test can change it without touching the demo accounts other tests use.
+ */
+export function createUser(prefix: string, role: 'user' | 'admin' = 'user') {
+  const username = `${prefix}-${Date.now().toString(36)}${Math.floor(Math.random() * 1000)}`;
+  const password = `${username} long passphrase`;
+  execFileSync('../target/debug/jwt-auth', ['user', 'add', username, '--role', role], {
+    input: `${password}\n`,
+    env: { ...process.env, DATABASE_URL: `sqlite://${process.env.E2E_DB}?mode=rwc`, RUST_LOG: 'off' },
+  });
+  return { username, password };
 }

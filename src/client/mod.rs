@@ -13,6 +13,7 @@ pub mod auth_state;
 pub mod fetch;
 pub mod refresh;
 pub mod tab_sync;
+pub mod time;
 pub mod token_store;
 
 use fetch::{ApiRequest, ApiResponse};

@@ -4,48 +4,103 @@
 //! router from preloading a lazy child's WASM chunk: the nested router loads every matched level
 //! at once. This wrapper implements `ChooseView` itself, so the check runs first: without a
 //! session the chunk is never requested (neither `preload` nor `choose` reach it) and a
-//! `<Redirect>` is rendered instead, which during SSR becomes a `302`.
+//! `<Redirect>` is rendered instead, which during SSR becomes a `302`; a logged-in visitor
+//! without the required role gets the 403 page, again without the chunk.
 //!
 //! It also owns the other direction: when the session ends while a guarded page is open (logout
-//! in another tab, a refused refresh), the page leaves for the login page. A new protected route
-//! is therefore one line: `view=RequireSession::new(Lazy::<MyRoute>::new())`.
+//! in another tab, a refused refresh), the page leaves for the login page. And it frames every
+//! guarded page with the site navigation. A new protected route is therefore one line:
+//! `view=RequireSession::new(Lazy::<MyRoute>::new())`.
 
 use crate::client::auth_state::AuthState;
+use crate::components::site_nav::SiteNav;
+use crate::model::Role;
+use crate::pages::forbidden::Forbidden;
 use crate::routes;
 use leptos::prelude::*;
 use leptos_router::{components::Redirect, hooks::use_navigate, ChooseView};
+
+/// Who may see the guarded view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// Anyone logged in.
+    Session,
+    /// Logged in with this role.
+    Role(Role),
+}
 
 /// Wraps a route view; without a session, redirects to the login page.
 #[derive(Debug, Clone)]
 pub struct RequireSession<V> {
     view: V,
+    access: Access,
 }
 
 impl<V> RequireSession<V> {
-    /// Guards `view`.
+    /// Guards `view`: any logged-in user.
     pub fn new(view: V) -> Self {
-        Self { view }
+        Self {
+            view,
+            access: Access::Session,
+        }
+    }
+
+    /// Guards `view`: administrators only.
+    pub fn admin(view: V) -> Self {
+        Self {
+            view,
+            access: Access::Role(Role::Admin),
+        }
     }
 }
 
-fn has_session() -> bool {
-    use_context::<AuthState>().is_some_and(|auth| auth.is_logged_in_untracked())
+/// What the guard decides right now.
+enum Verdict {
+    Allowed,
+    NoSession,
+    WrongRole,
+}
+
+fn verdict(access: Access) -> Verdict {
+    let role = use_context::<AuthState>()
+        .and_then(|auth| auth.session.with_untracked(|s| s.as_ref().map(|s| s.role)));
+    match (role, access) {
+        (None, _) => Verdict::NoSession,
+        (Some(_), Access::Session) => Verdict::Allowed,
+        (Some(have), Access::Role(need)) if have == need => Verdict::Allowed,
+        (Some(_), Access::Role(_)) => Verdict::WrongRole,
+    }
 }
 
 impl<V: ChooseView> ChooseView for RequireSession<V> {
     async fn choose(self) -> AnyView {
-        if has_session() {
-            let page = self.view.choose().await;
-            view! { <LeaveWhenSessionEnds/> {page} }.into_any()
-        } else {
-            view! { <Redirect path=routes::LOGIN/> }.into_any()
+        match verdict(self.access) {
+            Verdict::Allowed => {
+                let page = self.view.choose().await;
+                view! { <LeaveWhenSessionEnds/> <Framed>{page}</Framed> }.into_any()
+            }
+            Verdict::WrongRole => {
+                view! { <LeaveWhenSessionEnds/> <Framed><Forbidden/></Framed> }.into_any()
+            }
+            Verdict::NoSession => view! { <Redirect path=routes::LOGIN/> }.into_any(),
         }
     }
 
     async fn preload(&self) {
-        if has_session() {
+        if matches!(verdict(self.access), Verdict::Allowed) {
             self.view.preload().await;
         }
+    }
+}
+
+/// A guarded page: the navigation above its content.
+#[component]
+fn Framed(children: Children) -> impl IntoView {
+    view! {
+        <div class="page">
+            <SiteNav/>
+            {children()}
+        </div>
     }
 }
 

@@ -1,4 +1,5 @@
-//! One module per page: `login`, `secret_number` (a lazy route), `not_found`.
+//! One module per page: `login`, `secret_number`, `account` and `admin` (lazy routes),
+//! `forbidden` (403) and `not_found` (404).
 
 /// Makes `$route` the lazy route of the page component `$page`.
 ///
@@ -35,6 +36,9 @@ macro_rules! lazy_page {
     };
 }
 
+pub mod account;
+pub mod admin;
+pub mod forbidden;
 pub mod login;
 pub mod not_found;
 pub mod secret_number;

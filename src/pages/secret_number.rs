@@ -1,9 +1,9 @@
 //! The protected page. It is a lazy route: in a split build its view is compiled into a
 //! separate WASM chunk that only a logged-in visitor downloads.
 
-use crate::api::{logout, secret_number};
-use crate::client::auth_state::{self, AuthState, SessionEnd};
-use leptos::{prelude::*, task::spawn_local};
+use crate::api::secret_number;
+use crate::client::auth_state::AuthState;
+use leptos::prelude::*;
 use leptos_meta::Title;
 
 /// Route data for the lazy secret page (none: the number is fetched by the view).
@@ -12,7 +12,8 @@ pub struct SecretRoute;
 
 lazy_page!(SecretRoute => SecretNumberPage);
 
-/// Shows the user, a server-generated random number, a button for another one, and logout.
+/// Shows the user, a server-generated random number and a button for another one (logging out
+/// is in the navigation).
 /// Numbers come from `GET /api/secret-number` through the bearer-token client; every click is
 /// its own request, and the latest answer is shown.
 #[component]
@@ -23,20 +24,6 @@ fn SecretNumberPage() -> impl IntoView {
     Effect::new(move |_| {
         draw.dispatch(());
     });
-    let logout_error = RwSignal::new(None::<String>);
-    let logging_out = RwSignal::new(false);
-    let on_logout = move |_| {
-        logging_out.set(true);
-        logout_error.set(None);
-        spawn_local(async move {
-            match logout().await {
-                Ok(()) => auth_state::session_ended(SessionEnd::LoggedOut, true),
-                Err(e) => logout_error.set(Some(e.message)),
-            }
-            logging_out.set(false);
-        });
-    };
-
     // After a route change, move focus to the page's heading so keyboard and screen-reader
     // users start at the new content instead of on a button of the previous page.
     let heading = NodeRef::<leptos::html::H1>::new();
@@ -71,11 +58,7 @@ fn SecretNumberPage() -> impl IntoView {
                 <button type="button" id="new-number" on:click=move |_| { draw.dispatch(()); }>
                     {move || if draw.pending().get() { "Loading…" } else { "New number" }}
                 </button>
-                <button type="button" class="secondary" id="logout" on:click=on_logout disabled=move || logging_out.get()>
-                    "Log out"
-                </button>
             </div>
-            {move || logout_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
         </section>
     }
 }
