@@ -43,6 +43,31 @@ impl fmt::Display for Role {
     }
 }
 
+/// How a session's user authenticated (RFC 8176 `amr` values), carried by its access tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::Type))]
+#[cfg_attr(feature = "ssr", sqlx(type_name = "text"))]
+pub enum Amr {
+    /// A password.
+    #[serde(rename = "pwd")]
+    #[cfg_attr(feature = "ssr", sqlx(rename = "pwd"))]
+    Password,
+    /// A password and a one-time password (TOTP or a recovery code).
+    #[serde(rename = "pwd otp")]
+    #[cfg_attr(feature = "ssr", sqlx(rename = "pwd otp"))]
+    PasswordAndOtp,
+}
+
+impl Amr {
+    /// The token's `amr` claim.
+    pub fn methods(self) -> &'static [&'static str] {
+        match self {
+            Amr::Password => &["pwd"],
+            Amr::PasswordAndOtp => &["pwd", "otp"],
+        }
+    }
+}
+
 /// Why a session (refresh-token family) was ended before its expiry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::Type))]
@@ -65,6 +90,8 @@ pub enum RevokeReason {
     RoleChanged,
     /// The account was deleted.
     UserRemoved,
+    /// The second factor was enabled, disabled or reset.
+    MfaChanged,
 }
 
 /// What an audit event records.
@@ -105,11 +132,21 @@ pub enum EventKind {
     UserCreated,
     /// An account was deleted (command line).
     UserRemoved,
+    /// A login's second step failed (a wrong code, or too many tries).
+    MfaFailure,
+    /// A user turned TOTP on (their other sessions ended).
+    MfaEnabled,
+    /// A user turned TOTP off (their other sessions ended).
+    MfaDisabled,
+    /// An administrator removed a user's second factor (their sessions ended).
+    MfaReset,
+    /// A recovery code was spent at login.
+    RecoveryCodeUsed,
 }
 
 impl EventKind {
     /// Every kind, for filters.
-    pub const ALL: [EventKind; 16] = [
+    pub const ALL: [EventKind; 21] = [
         Self::LoginSuccess,
         Self::LoginFailure,
         Self::LoginThrottled,
@@ -126,6 +163,11 @@ impl EventKind {
         Self::SessionsRevoked,
         Self::UserCreated,
         Self::UserRemoved,
+        Self::MfaFailure,
+        Self::MfaEnabled,
+        Self::MfaDisabled,
+        Self::MfaReset,
+        Self::RecoveryCodeUsed,
     ];
 
     /// The stored and wire name, e.g. `login_success`.
@@ -147,6 +189,11 @@ impl EventKind {
             Self::SessionsRevoked => "sessions_revoked",
             Self::UserCreated => "user_created",
             Self::UserRemoved => "user_removed",
+            Self::MfaFailure => "mfa_failure",
+            Self::MfaEnabled => "mfa_enabled",
+            Self::MfaDisabled => "mfa_disabled",
+            Self::MfaReset => "mfa_reset",
+            Self::RecoveryCodeUsed => "recovery_code_used",
         }
     }
 

@@ -1,5 +1,6 @@
 import { expect, type Page, type Request } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 
 export const SECRET_PATH = '/secret-random-number';
 export const STORAGE_KEY = 'jwt-auth.session';
@@ -122,4 +123,35 @@ export function createUser(prefix: string, role: 'user' | 'admin' = 'user') {
     env: { ...process.env, DATABASE_URL: `sqlite://${process.env.E2E_DB}?mode=rwc`, RUST_LOG: 'off' },
   });
   return { username, password };
+}
+
+/** Decodes RFC 4648 base32 (no padding), as authenticator apps read a typed-in key. */
+function base32Decode(text: string): Buffer {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = 0;
+  let value = 0;
+  const out: number[] = [];
+  for (const char of text.replace(/=+$/, '').toUpperCase()) {
+    const index = alphabet.indexOf(char);
+    if (index < 0) throw new Error(`not base32: ${char}`);
+    value = (value << 5) | index;
+    bits += 5;
+    if (bits >= 8) {
+      out.push((value >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  return Buffer.from(out);
+}
+
+/** The TOTP code (RFC 6238: HMAC-SHA1, 6 digits, 30 s) for a base32 key, `offset` steps from now. */
+export function totpCode(secret: string, offset = 0): string {
+  const step = Math.floor(Date.now() / 1000 / 30) + offset;
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(step));
+  const digest = createHmac('sha1', base32Decode(secret)).update(counter).digest();
+  const at = digest[digest.length - 1] & 0x0f;
+  const binary =
+    ((digest[at] & 0x7f) << 24) | (digest[at + 1] << 16) | (digest[at + 2] << 8) | digest[at + 3];
+  return String(binary % 1_000_000).padStart(6, '0');
 }

@@ -7,6 +7,10 @@
 //! | `POST /api/account/sessions/revoke-others`| –                                        | 204 |
 //! | `POST /api/account/logout-everywhere`     | –                                        | 204, cookie cleared |
 //! | `POST /api/account/password`              | `{"current_password","new_password"}`    | 204, other sessions ended |
+//! | `GET /api/account/mfa`                    | –                                        | 200 [`MfaStatusResponse`] |
+//! | `POST /api/account/mfa/totp/setup`        | –                                        | 200 [`TotpSetupResponse`] |
+//! | `POST /api/account/mfa/totp/enable`       | `{"code"}`                               | 200 [`RecoveryCodesResponse`], other sessions ended |
+//! | `POST /api/account/mfa/totp/disable`      | `{"password","code"}`                    | 204, other sessions ended |
 
 use crate::api::{codec::NoContent, ApiError};
 use crate::client::AuthClient;
@@ -68,4 +72,49 @@ pub async fn change_password(
     new_password: String,
 ) -> Result<(), ApiError> {
     crate::server::handlers::change_password(current_password, new_password).await
+}
+
+/// Body of `GET /api/account/mfa`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MfaStatusResponse {
+    pub totp_enabled: bool,
+}
+
+/// Body of `POST /api/account/mfa/totp/setup`: the new secret (base32, for typing in), its
+/// `otpauth://` URL, and that URL as a QR code (an SVG drawn by the server).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotpSetupResponse {
+    pub secret: String,
+    pub otpauth_url: String,
+    pub qr_svg: String,
+}
+
+/// Body of `POST /api/account/mfa/totp/enable`: ten single-use codes, shown this once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoveryCodesResponse {
+    pub recovery_codes: Vec<String>,
+}
+
+/// Whether the user has TOTP on.
+#[server(prefix = "/api", endpoint = "account/mfa", input = GetUrl, output = Json, client = AuthClient)]
+pub async fn mfa_status() -> Result<MfaStatusResponse, ApiError> {
+    crate::server::handlers::mfa_status().await
+}
+
+/// Starts TOTP enrolment: a new secret, pending until confirmed.
+#[server(prefix = "/api", endpoint = "account/mfa/totp/setup", input = Json, output = Json, client = AuthClient)]
+pub async fn totp_setup() -> Result<TotpSetupResponse, ApiError> {
+    crate::server::handlers::totp_setup().await
+}
+
+/// Confirms enrolment with a current code; returns the recovery codes.
+#[server(prefix = "/api", endpoint = "account/mfa/totp/enable", input = Json, output = Json, client = AuthClient)]
+pub async fn totp_enable(code: String) -> Result<RecoveryCodesResponse, ApiError> {
+    crate::server::handlers::totp_enable(code).await
+}
+
+/// Turns TOTP off: the password and a current code (or a recovery code).
+#[server(prefix = "/api", endpoint = "account/mfa/totp/disable", input = Json, output = NoContent, client = AuthClient)]
+pub async fn totp_disable(password: String, code: String) -> Result<(), ApiError> {
+    crate::server::handlers::totp_disable(password, code).await
 }

@@ -7,6 +7,7 @@
 //! | `POST /api/admin/users/lock`             | `{"username","locked"}`   | 204 (409 `last_admin`) |
 //! | `POST /api/admin/users/role`             | `{"username","role"}`     | 204 (409 `last_admin`) |
 //! | `POST /api/admin/users/revoke-sessions`  | `{"username"}`            | 204 |
+//! | `POST /api/admin/users/mfa-reset`        | `{"username"}`            | 204 (409 `mfa_not_enabled`) |
 //! | `GET /api/admin/events?cursor=&username=&kind=` | –                  | 200 [`EventsResponse`] |
 
 use crate::api::{codec::NoContent, ApiError};
@@ -26,6 +27,8 @@ pub struct UserView {
     pub last_login_at: Option<i64>,
     /// Live sessions.
     pub sessions: u32,
+    /// TOTP is on.
+    pub totp_enabled: bool,
 }
 
 /// Body of `GET /api/admin/users`.
@@ -86,4 +89,10 @@ pub async fn admin_events(
     kind: Option<String>,
 ) -> Result<EventsResponse, ApiError> {
     crate::server::handlers::admin_events(cursor, username, kind).await
+}
+
+/// Removes an account's second factor (its sessions end).
+#[server(prefix = "/api", endpoint = "admin/users/mfa-reset", input = Json, output = NoContent, client = AuthClient)]
+pub async fn reset_user_mfa(username: String) -> Result<(), ApiError> {
+    crate::server::handlers::reset_user_mfa(username).await
 }

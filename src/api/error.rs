@@ -39,6 +39,14 @@ pub enum ErrorCode {
     WeakPassword,
     /// The change would leave no active administrator.
     LastAdmin,
+    /// A TOTP or recovery code that is wrong, expired or already used.
+    InvalidCode,
+    /// The login's second-step challenge is unknown, expired, used or out of attempts.
+    InvalidChallenge,
+    /// A second factor is already enabled.
+    MfaAlreadyEnabled,
+    /// No second factor is enabled.
+    MfaNotEnabled,
     /// The body is not valid JSON.
     MalformedJson,
     /// The body is JSON but not the expected shape (missing or mistyped fields).
@@ -73,8 +81,9 @@ impl ErrorCode {
             | Self::InvalidToken
             | Self::TokenExpired => StatusCode::UNAUTHORIZED,
             Self::Forbidden | Self::AccountLocked | Self::WrongPassword => StatusCode::FORBIDDEN,
-            Self::WeakPassword => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::LastAdmin => StatusCode::CONFLICT,
+            Self::WeakPassword | Self::InvalidCode => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::LastAdmin | Self::MfaAlreadyEnabled | Self::MfaNotEnabled => StatusCode::CONFLICT,
+            Self::InvalidChallenge => StatusCode::UNAUTHORIZED,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -102,6 +111,10 @@ impl ErrorCode {
             Self::WrongPassword => "wrong_password",
             Self::WeakPassword => "weak_password",
             Self::LastAdmin => "last_admin",
+            Self::InvalidCode => "invalid_code",
+            Self::InvalidChallenge => "invalid_challenge",
+            Self::MfaAlreadyEnabled => "mfa_already_enabled",
+            Self::MfaNotEnabled => "mfa_not_enabled",
             Self::MalformedJson => "malformed_json",
             Self::InvalidRequest => "invalid_request",
             Self::PayloadTooLarge => "payload_too_large",
@@ -133,6 +146,12 @@ impl ErrorCode {
             Self::WrongPassword => "The current password is wrong.",
             Self::WeakPassword => "The new password does not meet the rules.",
             Self::LastAdmin => "That would leave no active administrator.",
+            Self::InvalidCode => {
+                "That code is not valid. Check the time on your device and try again."
+            }
+            Self::InvalidChallenge => "The login has expired. Please enter your password again.",
+            Self::MfaAlreadyEnabled => "Two-factor authentication is already on.",
+            Self::MfaNotEnabled => "Two-factor authentication is not on.",
             Self::MalformedJson => "The request body is not valid JSON.",
             Self::InvalidRequest => "The request body does not have the expected fields.",
             Self::PayloadTooLarge => "The request body is too large.",
@@ -274,6 +293,10 @@ mod tests {
             ErrorCode::WrongPassword,
             ErrorCode::WeakPassword,
             ErrorCode::LastAdmin,
+            ErrorCode::InvalidCode,
+            ErrorCode::InvalidChallenge,
+            ErrorCode::MfaAlreadyEnabled,
+            ErrorCode::MfaNotEnabled,
             ErrorCode::MalformedJson,
             ErrorCode::InvalidRequest,
             ErrorCode::PayloadTooLarge,

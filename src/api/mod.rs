@@ -3,7 +3,8 @@
 //!
 //! | endpoint                 | request                         | success                            |
 //! |--------------------------|---------------------------------|------------------------------------|
-//! | `POST /api/login`        | `{"username","password"}`       | 200 [`TokenResponse`] + cookie     |
+//! | `POST /api/login`        | `{"username","password"}`       | 200 [`TokenResponse`] + cookie, or [`MfaRequired`] |
+//! | `POST /api/login/mfa`    | `{"challenge","code"}` or `{"challenge","recovery_code"}` | 200 [`TokenResponse`] + cookie |
 //! | `POST /api/refresh`      | refresh cookie                  | 200 [`TokenResponse`] + new cookie |
 //! | `POST /api/logout`       | refresh cookie                  | 204, cookie cleared                |
 //! | `GET /api/secret-number` | `Authorization: Bearer <jwt>`   | 200 [`SecretNumberResponse`]       |
@@ -41,6 +42,24 @@ pub struct TokenResponse {
     pub role: Role,
 }
 
+/// Body of a right password for a user with a second factor: no token and no cookie yet, but
+/// a challenge for `POST /api/login/mfa`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MfaRequired {
+    /// Always `true`: what a client branches on.
+    pub mfa_required: bool,
+    /// Opaque, single-use, valid five minutes.
+    pub challenge: String,
+}
+
+/// Body of `POST /api/login`: a session, or the second step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum LoginResponse {
+    Token(TokenResponse),
+    Mfa(MfaRequired),
+}
+
 /// Who is logged in, as far as the pages need to know (shown in the header, used by guards).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionInfo {
@@ -58,8 +77,18 @@ pub struct SecretNumberResponse {
 /// Checks a username and password and starts a session: returns an access token and sets the
 /// refresh cookie. Wrong credentials and unknown users get the same 401.
 #[server(prefix = "/api", endpoint = "login", input = Json, output = Json, client = PublicClient)]
-pub async fn login(username: String, password: String) -> Result<TokenResponse, ApiError> {
+pub async fn login(username: String, password: String) -> Result<LoginResponse, ApiError> {
     crate::server::handlers::login(username, password).await
+}
+
+/// The second step of a login with TOTP: the challenge and a current code, or a recovery code.
+#[server(prefix = "/api", endpoint = "login/mfa", input = Json, output = Json, client = PublicClient)]
+pub async fn login_mfa(
+    challenge: String,
+    code: Option<String>,
+    recovery_code: Option<String>,
+) -> Result<TokenResponse, ApiError> {
+    crate::server::handlers::login_mfa(challenge, code, recovery_code).await
 }
 
 /// Exchanges the refresh cookie for a new access token and a rotated cookie.

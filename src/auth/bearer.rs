@@ -53,6 +53,7 @@ mod tests {
             username: "admin",
             role: Role::Admin,
             session_id: "s",
+            amr: crate::model::Amr::Password,
         };
         let token = keys().issue(subject, unix_now()).unwrap();
         for header in [format!("Bearer {token}"), format!("bearer  {token}")] {

@@ -58,6 +58,18 @@ pub enum AuthError {
     /// The change would leave no active administrator.
     #[error("this would leave no active administrator")]
     LastAdmin,
+    /// A TOTP or recovery code that is wrong, expired or already used.
+    #[error("the code is not valid")]
+    InvalidCode,
+    /// A second-step challenge that is unknown, expired, used or out of attempts.
+    #[error("the login challenge is not valid")]
+    InvalidChallenge,
+    /// Setting up a second factor while one is enabled.
+    #[error("a second factor is already enabled")]
+    MfaAlreadyEnabled,
+    /// Turning off or resetting a second factor that is not there.
+    #[error("no second factor is enabled")]
+    MfaNotEnabled,
     /// A request parameter that is not valid (a cursor, a filter).
     #[error("{0}")]
     InvalidInput(String),

@@ -8,7 +8,7 @@
 //! `sub`, `sid`, `iss` and `aud` are required; an `iat` in the future (beyond the leeway) is
 //! refused.
 
-use crate::model::Role;
+use crate::model::{Amr, Role};
 use jsonwebtoken::{errors::ErrorKind, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +28,9 @@ pub struct Claims {
     /// For display only; authorisation uses `sub` and `role`.
     pub username: String,
     pub role: Role,
+    /// How the user authenticated (RFC 8176): `["pwd"]` or `["pwd", "otp"]`.
+    #[serde(default)]
+    pub amr: Vec<String>,
     pub iat: i64,
     /// `exp - iat` is the configured TTL.
     pub exp: i64,
@@ -82,6 +85,7 @@ pub struct Subject<'a> {
     pub username: &'a str,
     pub role: Role,
     pub session_id: &'a str,
+    pub amr: Amr,
 }
 
 impl JwtKeys {
@@ -131,6 +135,12 @@ impl JwtKeys {
             sid: subject.session_id.to_owned(),
             username: subject.username.to_owned(),
             role: subject.role,
+            amr: subject
+                .amr
+                .methods()
+                .iter()
+                .map(|m| (*m).to_owned())
+                .collect(),
             iat: now,
             exp: now.saturating_add(self.settings.ttl_secs),
             jti: jti.iter().map(|b| format!("{b:02x}")).collect(),
@@ -192,6 +202,7 @@ mod tests {
             username: "user",
             role: Role::User,
             session_id: "session-1",
+            amr: Amr::Password,
         }
     }
 
@@ -236,6 +247,7 @@ mod tests {
         assert_eq!(claims.iat, at);
         assert_eq!(claims.exp - claims.iat, 900);
         assert_eq!(claims.jti.len(), 32);
+        assert_eq!(claims.amr, ["pwd"]);
     }
 
     #[test]

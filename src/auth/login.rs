@@ -22,8 +22,17 @@ use crate::auth::rate_limit::limit_key;
 use crate::auth::sessions::SessionUser;
 use crate::auth::{unix_now, Auth, AuthError, SignedIn};
 use crate::db::{ClientInfo, LoginCounts, NewEvent, ThrottleKeys, ThrottleWindows};
-use crate::model::EventKind;
+use crate::model::{Amr, EventKind};
 use std::time::Instant;
+
+/// What a right password leads to.
+#[derive(Debug)]
+pub enum LoginOutcome {
+    /// A session: the user has no second factor.
+    SignedIn(SignedIn),
+    /// The user has TOTP: no session yet, but a challenge for `POST /api/login/mfa`.
+    SecondFactor { challenge: String },
+}
 
 /// Login throttling, from the configuration.
 #[derive(Debug, Clone, Copy)]
@@ -80,7 +89,7 @@ impl Auth {
         username: &str,
         password: String,
         client: &ClientInfo,
-    ) -> Result<SignedIn, AuthError> {
+    ) -> Result<LoginOutcome, AuthError> {
         let username = match Username::parse(username) {
             Err(UsernameError::Empty) => return Err(AuthError::MissingCredentials),
             Err(rule) => return Err(AuthError::InvalidUsername(rule)),
@@ -162,14 +171,20 @@ impl Auth {
         };
 
         self.db.release_login_attempt(&keys, true).await?;
+        if self.totp_enabled(user.id).await? {
+            let challenge = self.start_second_step(user.id, now).await?;
+            tracing::info!(username = ?user.username, "password right; second factor required");
+            return Ok(LoginOutcome::SecondFactor { challenge });
+        }
         let user = SessionUser {
             user_id: user.id,
             username: user.username,
             role: user.role,
+            amr: Amr::Password,
         };
         let issued = self.start_session(&user, client, now).await?;
         tracing::info!(username = ?user.username, "login succeeded");
-        self.sign_in(user, issued, now)
+        Ok(LoginOutcome::SignedIn(self.sign_in(user, issued, now)?))
     }
 }
 

@@ -12,12 +12,15 @@ pub mod bearer;
 mod error;
 pub mod jwt;
 pub mod login;
+pub mod mfa;
 pub mod password;
 pub mod rate_limit;
 pub mod refresh_token;
 pub mod revocation;
+pub mod secret_box;
 pub mod self_service;
 pub mod sessions;
+pub mod totp;
 
 pub use error::{AuthError, RefreshRefusal};
 
@@ -51,6 +54,8 @@ pub struct Auth {
     pub hasher: PasswordHasher,
     /// Login attempts per client address (anti-spraying).
     pub login_rate: LoginRateLimiter,
+    /// Seals TOTP secrets at rest.
+    pub secret_box: secret_box::SecretBox,
     /// Sessions revoked recently enough that their access tokens could still be unexpired.
     pub revoked: RevokedSessions,
 }
@@ -99,6 +104,7 @@ impl Auth {
             username: &user.username,
             role: user.role,
             session_id: &refresh.session_id,
+            amr: user.amr,
         };
         let access_token = self
             .jwt

@@ -21,7 +21,7 @@
 
 use crate::auth::{refresh_token, unix_now, Auth, AuthError, RefreshRefusal, SignedIn};
 use crate::db::{ClientInfo, NewEvent, NewSession, RefreshTokenRow, Rotation};
-use crate::model::{EventKind, RevokeReason, Role};
+use crate::model::{Amr, EventKind, RevokeReason, Role};
 
 /// Session lifetimes, in seconds, from the configuration.
 #[derive(Debug, Clone, Copy)]
@@ -50,6 +50,8 @@ pub struct SessionUser {
     pub user_id: i64,
     pub username: String,
     pub role: Role,
+    /// How the user authenticated when the session started.
+    pub amr: Amr,
 }
 
 impl From<&RefreshTokenRow> for SessionUser {
@@ -58,6 +60,7 @@ impl From<&RefreshTokenRow> for SessionUser {
             user_id: row.user_id,
             username: row.username.clone(),
             role: row.role,
+            amr: row.amr,
         }
     }
 }
@@ -121,6 +124,7 @@ impl Auth {
                 NewSession {
                     id: &session_id,
                     user_id: user.user_id,
+                    amr: user.amr,
                     token_hash: &refresh_token::hash(&token),
                     now,
                     expires_at,
@@ -334,6 +338,7 @@ mod tests {
             last_used_at: 0,
             revoked_at,
             locked: false,
+            amr: Amr::Password,
         }
     }
 

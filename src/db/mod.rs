@@ -9,7 +9,7 @@
 
 pub mod sqlite;
 
-use crate::model::{EventKind, RevokeReason, Role};
+use crate::model::{Amr, EventKind, RevokeReason, Role};
 use std::{fmt, net::IpAddr, sync::Arc};
 
 /// The storage every request shares. Cheap to clone.
@@ -100,6 +100,8 @@ pub struct RefreshTokenRow {
     pub revoked_at: Option<i64>,
     /// The owner's account is locked.
     pub locked: bool,
+    /// How the session's user authenticated.
+    pub amr: Amr,
 }
 
 /// A live session, as its owner sees it on the account page.
@@ -125,6 +127,7 @@ pub struct UserSummary {
     pub last_login_at: Option<i64>,
     /// Live sessions.
     pub sessions: i64,
+    pub totp_enabled: bool,
 }
 
 /// An audit event as the admin area lists it.
@@ -172,6 +175,7 @@ pub enum AccountChange {
 pub struct NewSession<'a> {
     pub id: &'a str,
     pub user_id: i64,
+    pub amr: Amr,
     pub token_hash: &'a [u8; 32],
     pub now: i64,
     pub expires_at: i64,
@@ -287,6 +291,40 @@ pub struct Retention {
     pub batch: u32,
 }
 
+/// A user's TOTP factor: the sealed secret and what it may still accept.
+#[derive(Clone, sqlx::FromRow)]
+pub struct TotpFactorRow {
+    /// Which server key sealed `secret`.
+    pub key_id: String,
+    pub secret: Vec<u8>,
+    /// Confirmed with a code; until then it is only being set up.
+    pub enabled: bool,
+    /// The newest time step whose code was accepted.
+    pub last_step: Option<i64>,
+}
+
+impl fmt::Debug for TotpFactorRow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TotpFactorRow")
+            .field("key_id", &self.key_id)
+            .field("secret", &"[sealed]")
+            .field("enabled", &self.enabled)
+            .field("last_step", &self.last_step)
+            .finish()
+    }
+}
+
+/// A login waiting for its second step.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ChallengeRow {
+    pub user_id: i64,
+    pub username: String,
+    pub role: Role,
+    pub locked: bool,
+    /// Codes tried so far.
+    pub attempts: i64,
+}
+
 /// What one retention batch deleted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Pruned {
@@ -294,11 +332,12 @@ pub struct Pruned {
     pub revocations: u64,
     pub login_failures: u64,
     pub events: u64,
+    pub challenges: u64,
 }
 
 impl Pruned {
     pub fn total(&self) -> u64 {
-        self.sessions + self.revocations + self.login_failures + self.events
+        self.sessions + self.revocations + self.login_failures + self.events + self.challenges
     }
 }
 
@@ -456,4 +495,79 @@ pub trait Store: Send + Sync {
         filter: EventFilter<'_>,
         limit: u32,
     ) -> Result<Vec<EventRow>, DbError>;
+
+    /// A user's TOTP factor, enabled or being set up.
+    async fn totp_factor(&self, user_id: i64) -> Result<Option<TotpFactorRow>, DbError>;
+
+    /// Stores a factor being set up (replacing an earlier unconfirmed one). Returns `false`,
+    /// storing nothing, when an enabled factor exists.
+    async fn save_pending_totp(
+        &self,
+        user_id: i64,
+        key_id: &str,
+        secret: &[u8],
+        now: i64,
+    ) -> Result<bool, DbError>;
+
+    /// Seals a factor's secret again (under the active key, after a rotation).
+    async fn reseal_totp(&self, user_id: i64, key_id: &str, secret: &[u8]) -> Result<(), DbError>;
+
+    /// Enables the pending factor, with the step of the confirming code and the hashes of new
+    /// recovery codes, ends the user's sessions but `keep`, and records `event`. `None` when no
+    /// factor was pending.
+    async fn enable_totp(
+        &self,
+        user_id: i64,
+        step: i64,
+        recovery_hashes: &[[u8; 32]],
+        keep: &str,
+        event: NewEvent<'_>,
+    ) -> Result<Option<Vec<String>>, DbError>;
+
+    /// Removes a user's factor and recovery codes, ends their sessions but `keep`, and records
+    /// `event`. Returns the ended sessions, or `None` when there was no factor.
+    async fn remove_totp(
+        &self,
+        user_id: i64,
+        keep: Option<&str>,
+        event: NewEvent<'_>,
+    ) -> Result<Option<Vec<String>>, DbError>;
+
+    /// Accepts the code of `step` if no code of that step or a later one was accepted before
+    /// (each code works once). Returns whether it did.
+    async fn use_totp_step(&self, user_id: i64, step: i64) -> Result<bool, DbError>;
+
+    /// Spends an unused recovery code. Returns whether it was one.
+    async fn use_recovery_code(
+        &self,
+        user_id: i64,
+        code_hash: &[u8; 32],
+        now: i64,
+    ) -> Result<bool, DbError>;
+
+    /// Stores a login's second-step challenge (only its hash).
+    async fn create_mfa_challenge(
+        &self,
+        challenge_hash: &[u8; 32],
+        user_id: i64,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), DbError>;
+
+    /// A challenge that is unused and unexpired at `now`, with its user.
+    async fn find_mfa_challenge(
+        &self,
+        challenge_hash: &[u8; 32],
+        now: i64,
+    ) -> Result<Option<ChallengeRow>, DbError>;
+
+    /// Counts a wrong code against a challenge.
+    async fn fail_mfa_challenge(&self, challenge_hash: &[u8; 32]) -> Result<(), DbError>;
+
+    /// Uses a challenge up. Returns whether it was still unused and unexpired.
+    async fn consume_mfa_challenge(
+        &self,
+        challenge_hash: &[u8; 32],
+        now: i64,
+    ) -> Result<bool, DbError>;
 }

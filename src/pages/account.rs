@@ -2,8 +2,8 @@
 //! password form. A lazy route: a split build loads its code only for a logged-in visitor.
 
 use crate::api::account::{
-    account_sessions, change_password, logout_everywhere, revoke_other_sessions, revoke_session,
-    SessionView,
+    account_sessions, change_password, logout_everywhere, mfa_status, revoke_other_sessions,
+    revoke_session, totp_disable, totp_enable, totp_setup, SessionView, TotpSetupResponse,
 };
 use crate::api::ApiError;
 use crate::client::auth_state::{self, SessionEnd};
@@ -33,6 +33,7 @@ fn AccountPage() -> impl IntoView {
             <h1 id="account-title">"Your account"</h1>
             <Sessions/>
             <PasswordForm/>
+            <TwoFactor/>
         </section>
     }
 }
@@ -236,5 +237,132 @@ fn PasswordForm() -> impl IntoView {
                 {move || if pending.get() { "Changing…" } else { "Change password" }}
             </button>
         </form>
+    }
+}
+
+/// TOTP: set up (QR code, secret as text, confirm with a code, recovery codes shown once) or
+/// turn off (password and a code).
+#[component]
+fn TwoFactor() -> impl IntoView {
+    let status = Action::new(|_: &()| mfa_status());
+    Effect::new(move |_| {
+        status.dispatch(());
+    });
+    let setup = RwSignal::new(None::<TotpSetupResponse>);
+    let codes = RwSignal::new(None::<Vec<String>>);
+    let code = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let pending = RwSignal::new(false);
+    let done = RwSignal::new(None::<&'static str>);
+
+    let start = move |_| {
+        pending.set(true);
+        error.set(None);
+        done.set(None);
+        spawn_local(async move {
+            match totp_setup().await {
+                Ok(started) => setup.set(Some(started)),
+                Err(e) => error.set(Some(e.message)),
+            }
+            pending.set(false);
+        });
+    };
+    let confirm = move |event: SubmitEvent| {
+        event.prevent_default();
+        pending.set(true);
+        error.set(None);
+        let typed = code.get_untracked();
+        spawn_local(async move {
+            match totp_enable(typed).await {
+                Ok(response) => {
+                    setup.set(None);
+                    code.set(String::new());
+                    codes.set(Some(response.recovery_codes));
+                }
+                Err(e) => error.set(Some(e.message)),
+            }
+            pending.set(false);
+        });
+    };
+    let turn_off = move |event: SubmitEvent| {
+        event.prevent_default();
+        pending.set(true);
+        error.set(None);
+        let (pass, typed) = (password.get_untracked(), code.get_untracked());
+        spawn_local(async move {
+            match totp_disable(pass, typed).await {
+                Ok(()) => {
+                    password.set(String::new());
+                    code.set(String::new());
+                    done.set(Some("Two-factor authentication is off. Your other devices have been logged out."));
+                    status.dispatch(());
+                }
+                Err(e) => error.set(Some(e.message)),
+            }
+            pending.set(false);
+        });
+    };
+    let saved = move |_| {
+        codes.set(None);
+        done.set(Some(
+            "Two-factor authentication is on. Your other devices have been logged out.",
+        ));
+        status.dispatch(());
+    };
+
+    let body = move || {
+        if let Some(list) = codes.get() {
+            return view! {
+                <div class="notice" id="recovery-codes">
+                    <p><strong>"Save these recovery codes now."</strong>
+                    " Each works once, in place of a code, if you lose your authenticator. They will not be shown again."</p>
+                    <ul class="codes">{list.into_iter().map(|c| view! { <li><code>{c}</code></li> }).collect_view()}</ul>
+                    <button type="button" on:click=saved>"I have saved them"</button>
+                </div>
+            }
+            .into_any();
+        }
+        if let Some(started) = setup.get() {
+            return view! {
+                <form on:submit=confirm id="totp-setup">
+                    <p class="hint">"Scan the code with your authenticator app, or type the key in. Then enter the 6-digit code it shows."</p>
+                    <div class="qr" aria-label="QR code for your authenticator app" role="img" inner_html=started.qr_svg></div>
+                    <p>"Key: " <code id="totp-secret">{started.secret}</code></p>
+                    <label for="totp-code">"Code from the app"</label>
+                    <input id="totp-code" type="text" autocomplete="one-time-code" inputmode="numeric" pattern="[0-9]{6}" maxlength="6" required bind:value=code/>
+                    <button type="submit" disabled=move || pending.get()>"Turn on"</button>
+                </form>
+            }
+            .into_any();
+        }
+        match status.value().get() {
+            None => view! { <p class="loading" role="status">"Loading…"</p> }.into_any(),
+            Some(Err(e)) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
+            Some(Ok(s)) if s.totp_enabled => view! {
+                <p id="totp-status">"On: logging in asks for a code from your authenticator app."</p>
+                <form on:submit=turn_off id="totp-disable">
+                    <label for="totp-off-password">"Password"</label>
+                    <input id="totp-off-password" type="password" autocomplete="current-password" required bind:value=password/>
+                    <label for="totp-off-code">"Code from the app, or a recovery code"</label>
+                    <input id="totp-off-code" type="text" autocomplete="one-time-code" required bind:value=code/>
+                    <button type="submit" class="secondary" disabled=move || pending.get()>"Turn off"</button>
+                </form>
+            }
+            .into_any(),
+            Some(Ok(_)) => view! {
+                <p id="totp-status">"Off: a password alone logs you in."</p>
+                <button type="button" id="totp-start" disabled=move || pending.get() on:click=start>
+                    "Set up an authenticator app"
+                </button>
+            }
+            .into_any(),
+        }
+    };
+    view! {
+        <h2>"Two-factor authentication"</h2>
+        {body}
+        <p class="error" role="alert" id="totp-error">{move || error.get()}</p>
+        {move || done.get().map(|text| view! { <p class="notice" role="status" id="totp-done">{text}</p> })}
     }
 }

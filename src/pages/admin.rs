@@ -2,7 +2,8 @@
 //! route behind the admin guard: a `user` gets the 403 page and never downloads this code.
 
 use crate::api::admin::{
-    admin_events, admin_users, lock_user, revoke_user_sessions, set_user_role, EventView, UserView,
+    admin_events, admin_users, lock_user, reset_user_mfa, revoke_user_sessions, set_user_role,
+    EventView, UserView,
 };
 use crate::api::ApiError;
 use crate::client::time;
@@ -65,6 +66,7 @@ fn Users() -> impl IntoView {
                         <th scope="col">"Created"</th>
                         <th scope="col">"Last login"</th>
                         <th scope="col">"Sessions"</th>
+                        <th scope="col">"2FA"</th>
                         <th scope="col">"Status"</th>
                         <th scope="col"><span class="visually-hidden">"Actions"</span></th>
                     </tr>
@@ -97,6 +99,7 @@ fn UserRow(
         created_at,
         last_login_at,
         sessions,
+        totp_enabled,
     } = user;
     let name = StoredValue::new(username.clone());
     let on_role = move |event: leptos::ev::Event| {
@@ -124,6 +127,7 @@ fn UserRow(
             <td title=time::local(created_at)>{time::ago(created_at)}</td>
             <td title=last_login_title>{last_login}</td>
             <td class="number">{sessions}</td>
+            <td>{if totp_enabled { "on" } else { "off" }}</td>
             <td>{if locked { "locked" } else { "active" }}</td>
             <td>
                 <div class="row-actions">
@@ -143,6 +147,16 @@ fn UserRow(
                 >
                     "End sessions"
                 </button>
+                {totp_enabled.then(|| view! {
+                    <button
+                        type="button"
+                        class="secondary small"
+                        disabled=move || busy.get()
+                        on:click=move |_| change(Box::pin(reset_user_mfa(name.get_value())))
+                    >
+                        "Reset 2FA"
+                    </button>
+                })}
                 </div>
             </td>
         </tr>

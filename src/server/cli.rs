@@ -4,7 +4,7 @@
 
 use crate::auth::accounts::{self, Username};
 use crate::auth::admin::{self, Acting};
-use crate::auth::{password::PasswordHasher, unix_now, AuthError};
+use crate::auth::{mfa, password::PasswordHasher, unix_now, AuthError};
 use crate::db::{self, ClientInfo, Liveness};
 use crate::model::Role;
 use anyhow::{bail, Context};
@@ -29,6 +29,7 @@ pub enum UserCommand {
     Lock { username: Username },
     Unlock { username: Username },
     Role { username: Username, role: Role },
+    MfaReset { username: Username },
 }
 
 /// Usage text.
@@ -40,6 +41,7 @@ pub const USAGE: &str = "usage:
   jwt-auth user lock NAME                    lock an account; its sessions end at once
   jwt-auth user unlock NAME                  unlock an account
   jwt-auth user role NAME user|admin         change a role; the user's sessions end at once
+  jwt-auth user mfa-reset NAME               remove a user's second factor; their sessions end
 ";
 
 fn username(name: &str) -> anyhow::Result<Username> {
@@ -91,6 +93,9 @@ pub fn parse(args: &[String]) -> anyhow::Result<Command> {
         ["user", "role", name, chosen] => user(UserCommand::Role {
             username: username(name)?,
             role: role(chosen)?,
+        }),
+        ["user", "mfa-reset", name] => user(UserCommand::MfaReset {
+            username: username(name)?,
         }),
         _ => bail!("unknown command\n{USAGE}"),
     }
@@ -218,6 +223,20 @@ pub async fn run_user_command(
                 .map_err(|e| explain(e, &username))?;
             Ok(format!("unlocked {username}"))
         }
+        UserCommand::MfaReset { username } => {
+            let ended = mfa::reset(&db, acting, &username)
+                .await
+                .map_err(|e| match e {
+                    AuthError::MfaNotEnabled => {
+                        anyhow::anyhow!("{username} has no second factor")
+                    }
+                    e => explain(e, &username),
+                })?;
+            Ok(format!(
+                "removed the second factor of {username}; {} session(s) ended",
+                ended.len()
+            ))
+        }
         UserCommand::Role { username, role } => {
             let ended = admin::change_role(&db, acting, &username, role)
                 .await
@@ -296,6 +315,12 @@ mod tests {
             (
                 "user remove bob",
                 UserCommand::Remove {
+                    username: name("bob"),
+                },
+            ),
+            (
+                "user mfa-reset bob",
+                UserCommand::MfaReset {
                     username: name("bob"),
                 },
             ),

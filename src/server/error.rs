@@ -40,6 +40,10 @@ impl From<AuthError> for ApiError {
                 ErrorCode::LastAdmin,
                 "That would leave no active administrator: make another account admin first.",
             ),
+            AuthError::InvalidCode => ApiError::new(ErrorCode::InvalidCode),
+            AuthError::InvalidChallenge => ApiError::new(ErrorCode::InvalidChallenge),
+            AuthError::MfaAlreadyEnabled => ApiError::new(ErrorCode::MfaAlreadyEnabled),
+            AuthError::MfaNotEnabled => ApiError::new(ErrorCode::MfaNotEnabled),
             AuthError::InvalidInput(message) => {
                 ApiError::with_message(ErrorCode::InvalidRequest, message)
             }

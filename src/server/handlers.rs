@@ -1,11 +1,16 @@
 //! The bodies of the API's server functions (see [`crate::api`]): extract the inputs, call the
 //! security core, and put its answer on the wire (body, cookie, status).
 
+use crate::api::account::{MfaStatusResponse, RecoveryCodesResponse, TotpSetupResponse};
 use crate::api::account::{SessionView, SessionsResponse};
 use crate::api::admin::{EventView, EventsResponse, UserView, UsersResponse};
-use crate::api::{ApiError, ErrorCode, SecretNumberResponse, TokenResponse};
+use crate::api::{
+    ApiError, ErrorCode, LoginResponse, MfaRequired, SecretNumberResponse, TokenResponse,
+};
 use crate::auth::accounts::Username;
 use crate::auth::admin::Admin;
+use crate::auth::login::LoginOutcome;
+use crate::auth::mfa::SecondFactor;
 use crate::auth::self_service::Caller;
 use crate::auth::{AuthError, SignedIn};
 use crate::db::EventFilter;
@@ -18,11 +23,90 @@ use leptos::prelude::use_context;
 use leptos_axum::ResponseOptions;
 
 /// `POST /api/login`.
-pub async fn login(username: String, password: String) -> Result<TokenResponse, ApiError> {
+pub async fn login(username: String, password: String) -> Result<LoginResponse, ApiError> {
     let state = state()?;
     let client: ClientInfo = extract().await?;
-    let signed_in = state.auth.login(&username, password, &client).await?;
+    match state.auth.login(&username, password, &client).await? {
+        LoginOutcome::SignedIn(signed_in) => Ok(LoginResponse::Token(answer_signed_in(signed_in))),
+        LoginOutcome::SecondFactor { challenge } => Ok(LoginResponse::Mfa(MfaRequired {
+            mfa_required: true,
+            challenge,
+        })),
+    }
+}
+
+/// `POST /api/login/mfa`.
+pub async fn login_mfa(
+    challenge: String,
+    code: Option<String>,
+    recovery_code: Option<String>,
+) -> Result<TokenResponse, ApiError> {
+    let state = state()?;
+    let client: ClientInfo = extract().await?;
+    let factor = match (code, recovery_code) {
+        (Some(code), None) => SecondFactor::Code(code),
+        (None, Some(code)) => SecondFactor::RecoveryCode(code),
+        _ => {
+            return Err(AuthError::InvalidInput(
+                "Send the challenge with either a code or a recovery_code.".into(),
+            )
+            .into())
+        }
+    };
+    let signed_in = state
+        .auth
+        .login_second_step(&challenge, factor, &client)
+        .await?;
     Ok(answer_signed_in(signed_in))
+}
+
+/// `GET /api/account/mfa`.
+pub async fn mfa_status() -> Result<MfaStatusResponse, ApiError> {
+    let (state, caller) = (state()?, caller().await?);
+    Ok(MfaStatusResponse {
+        totp_enabled: state.auth.totp_enabled(caller.user_id).await?,
+    })
+}
+
+/// `POST /api/account/mfa/totp/setup`.
+pub async fn totp_setup() -> Result<TotpSetupResponse, ApiError> {
+    let (state, caller) = (state()?, caller().await?);
+    let setup = state.auth.setup_totp(&caller).await?;
+    Ok(TotpSetupResponse {
+        secret: setup.secret,
+        otpauth_url: setup.otpauth_url,
+        qr_svg: setup.qr_svg,
+    })
+}
+
+/// `POST /api/account/mfa/totp/enable`.
+pub async fn totp_enable(code: String) -> Result<RecoveryCodesResponse, ApiError> {
+    let (state, caller) = (state()?, caller().await?);
+    let client: ClientInfo = extract().await?;
+    let recovery_codes = state.auth.enable_totp(&caller, &code, &client).await?;
+    Ok(RecoveryCodesResponse { recovery_codes })
+}
+
+/// `POST /api/account/mfa/totp/disable`.
+pub async fn totp_disable(password: String, code: String) -> Result<(), ApiError> {
+    let (state, caller) = (state()?, caller().await?);
+    let client: ClientInfo = extract().await?;
+    state
+        .auth
+        .disable_totp(&caller, password, &code, &client)
+        .await?;
+    set_status(StatusCode::NO_CONTENT);
+    Ok(())
+}
+
+/// `POST /api/admin/users/mfa-reset`.
+pub async fn reset_user_mfa(username: String) -> Result<(), ApiError> {
+    let (state, admin) = (state()?, admin().await?);
+    let client: ClientInfo = extract().await?;
+    let username = target(&username)?;
+    state.auth.reset_mfa(&admin, &username, &client).await?;
+    set_status(StatusCode::NO_CONTENT);
+    Ok(())
 }
 
 /// `POST /api/refresh`.
@@ -162,6 +246,7 @@ pub async fn admin_users() -> Result<UsersResponse, ApiError> {
                 created_at: u.created_at,
                 last_login_at: u.last_login_at,
                 sessions: u32::try_from(u.sessions).unwrap_or(u32::MAX),
+                totp_enabled: u.totp_enabled,
             })
             .collect(),
     })

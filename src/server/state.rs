@@ -8,6 +8,7 @@ use crate::auth::{
     rate_limit::{LoginRateLimiter, RatePolicy},
     refresh_token::ChildKey,
     revocation::RevokedSessions,
+    secret_box::SecretBox,
     sessions::SessionPolicy,
     Auth,
 };
@@ -40,6 +41,7 @@ impl AppState {
             db,
             jwt,
             child_key: ChildKey::from_secret(config.jwt_secret.expose()),
+            secret_box: SecretBox::derive([("default", config.jwt_secret.expose())]),
             revoked: RevokedSessions::default(),
             sessions: SessionPolicy {
                 absolute_ttl_secs: config.refresh_token_ttl_secs,

@@ -11,6 +11,7 @@ mod crash;
 mod login;
 mod logout;
 mod malformed;
+mod mfa;
 mod pages;
 mod refresh;
 mod restart;

@@ -7,9 +7,9 @@
 //! and then write (rotation) cannot interleave.
 
 use super::{
-    AccountChange, Counter, DbError, EventFilter, EventRow, Liveness, LoginCounts, NewEvent,
-    NewSession, NewUser, Pruned, RefreshTokenRow, Retention, RevokedSession, Rotation, SessionRow,
-    Store, ThrottleKeys, ThrottleWindows, UserRow, UserSummary,
+    AccountChange, ChallengeRow, Counter, DbError, EventFilter, EventRow, Liveness, LoginCounts,
+    NewEvent, NewSession, NewUser, Pruned, RefreshTokenRow, Retention, RevokedSession, Rotation,
+    SessionRow, Store, ThrottleKeys, ThrottleWindows, TotpFactorRow, UserRow, UserSummary,
 };
 use crate::model::{RevokeReason, Role};
 use sqlx::sqlite::{
@@ -144,7 +144,8 @@ impl Store for SqliteStore {
     ) -> Result<Option<RefreshTokenRow>, DbError> {
         Ok(sqlx::query_as(
             "SELECT t.id, t.session_id, t.rotated_at, s.user_id, u.username, u.role,
-                    s.expires_at, s.last_used_at, s.revoked_at, u.locked_at IS NOT NULL AS locked
+                    s.expires_at, s.last_used_at, s.revoked_at, u.locked_at IS NOT NULL AS locked,
+                    s.amr
              FROM refresh_tokens t
              JOIN sessions s ON s.id = t.session_id
              JOIN users u ON u.id = s.user_id
@@ -163,8 +164,8 @@ impl Store for SqliteStore {
         let mut tx = self.write().await?;
         sqlx::query(
             "INSERT INTO sessions (id, user_id, created_at, expires_at, last_used_at, ip, last_ip,
-                                   user_agent)
-             VALUES (?1, ?2, ?3, ?4, ?3, ?5, ?5, ?6)",
+                                   user_agent, amr)
+             VALUES (?1, ?2, ?3, ?4, ?3, ?5, ?5, ?6, ?7)",
         )
         .bind(session.id)
         .bind(session.user_id)
@@ -172,6 +173,7 @@ impl Store for SqliteStore {
         .bind(session.expires_at)
         .bind(session.client.ip_text())
         .bind(session.client.user_agent.as_deref())
+        .bind(session.amr)
         .execute(&mut *tx)
         .await?;
         sqlx::query(
@@ -440,11 +442,20 @@ impl Store for SqliteStore {
         .execute(&self.pool)
         .await?
         .rows_affected();
+        let challenges = delete(
+            "DELETE FROM mfa_challenges WHERE challenge_hash IN (
+                 SELECT challenge_hash FROM mfa_challenges WHERE expires_at < ?2 LIMIT ?1)",
+        )
+        .bind(retention.now)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
         Ok(Pruned {
             sessions,
             revocations,
             login_failures,
             events,
+            challenges,
         })
     }
 
@@ -544,7 +555,9 @@ impl Store for SqliteStore {
                     u.last_login_at,
                     (SELECT COUNT(*) FROM sessions s
                      WHERE s.user_id = u.id AND s.revoked_at IS NULL
-                       AND s.expires_at > ?1 AND s.last_used_at > ?2) AS sessions
+                       AND s.expires_at > ?1 AND s.last_used_at > ?2) AS sessions,
+                    EXISTS (SELECT 1 FROM totp_factors f
+                            WHERE f.user_id = u.id AND f.enabled_at IS NOT NULL) AS totp_enabled
              FROM users u ORDER BY u.username COLLATE NOCASE",
         )
         .bind(live.now)
@@ -621,6 +634,228 @@ impl Store for SqliteStore {
         insert_event(&mut tx, &event).await?;
         tx.commit().await?;
         Ok(AccountChange::Done { ended_sessions })
+    }
+
+    async fn totp_factor(&self, user_id: i64) -> Result<Option<TotpFactorRow>, DbError> {
+        Ok(sqlx::query_as(
+            "SELECT key_id, secret, enabled_at IS NOT NULL AS enabled, last_step
+             FROM totp_factors WHERE user_id = ?",
+        )
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn save_pending_totp(
+        &self,
+        user_id: i64,
+        key_id: &str,
+        secret: &[u8],
+        now: i64,
+    ) -> Result<bool, DbError> {
+        let mut tx = self.write().await?;
+        let saved = sqlx::query(
+            "INSERT INTO totp_factors (user_id, key_id, secret, created_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (user_id) DO UPDATE SET key_id = ?2, secret = ?3, created_at = ?4,
+                                                 last_step = NULL
+             WHERE enabled_at IS NULL",
+        )
+        .bind(user_id)
+        .bind(key_id)
+        .bind(secret)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(saved > 0)
+    }
+
+    async fn reseal_totp(&self, user_id: i64, key_id: &str, secret: &[u8]) -> Result<(), DbError> {
+        let mut tx = self.write().await?;
+        sqlx::query("UPDATE totp_factors SET key_id = ?, secret = ? WHERE user_id = ?")
+            .bind(key_id)
+            .bind(secret)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn enable_totp(
+        &self,
+        user_id: i64,
+        step: i64,
+        recovery_hashes: &[[u8; 32]],
+        keep: &str,
+        event: NewEvent<'_>,
+    ) -> Result<Option<Vec<String>>, DbError> {
+        let mut tx = self.write().await?;
+        let enabled = sqlx::query(
+            "UPDATE totp_factors SET enabled_at = ?, last_step = ?
+             WHERE user_id = ? AND enabled_at IS NULL",
+        )
+        .bind(event.at)
+        .bind(step)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if enabled == 0 {
+            return Ok(None);
+        }
+        sqlx::query("DELETE FROM recovery_codes WHERE user_id = ?")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        for hash in recovery_hashes {
+            sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES (?, ?)")
+                .bind(user_id)
+                .bind(&hash[..])
+                .execute(&mut *tx)
+                .await?;
+        }
+        let ended = end_sessions(
+            &mut tx,
+            user_id,
+            Some(keep),
+            RevokeReason::MfaChanged,
+            event.at,
+        )
+        .await?;
+        insert_event(&mut tx, &event).await?;
+        tx.commit().await?;
+        Ok(Some(ended))
+    }
+
+    async fn remove_totp(
+        &self,
+        user_id: i64,
+        keep: Option<&str>,
+        event: NewEvent<'_>,
+    ) -> Result<Option<Vec<String>>, DbError> {
+        let mut tx = self.write().await?;
+        let removed = sqlx::query("DELETE FROM totp_factors WHERE user_id = ?")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if removed == 0 {
+            return Ok(None);
+        }
+        sqlx::query("DELETE FROM recovery_codes WHERE user_id = ?")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        let ended =
+            end_sessions(&mut tx, user_id, keep, RevokeReason::MfaChanged, event.at).await?;
+        insert_event(&mut tx, &event).await?;
+        tx.commit().await?;
+        Ok(Some(ended))
+    }
+
+    async fn use_totp_step(&self, user_id: i64, step: i64) -> Result<bool, DbError> {
+        let mut tx = self.write().await?;
+        let used = sqlx::query(
+            "UPDATE totp_factors SET last_step = ?1
+             WHERE user_id = ?2 AND enabled_at IS NOT NULL AND (last_step IS NULL OR last_step < ?1)",
+        )
+        .bind(step)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(used > 0)
+    }
+
+    async fn use_recovery_code(
+        &self,
+        user_id: i64,
+        code_hash: &[u8; 32],
+        now: i64,
+    ) -> Result<bool, DbError> {
+        let mut tx = self.write().await?;
+        let used = sqlx::query(
+            "UPDATE recovery_codes SET used_at = ?
+             WHERE user_id = ? AND code_hash = ? AND used_at IS NULL",
+        )
+        .bind(now)
+        .bind(user_id)
+        .bind(&code_hash[..])
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(used > 0)
+    }
+
+    async fn create_mfa_challenge(
+        &self,
+        challenge_hash: &[u8; 32],
+        user_id: i64,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), DbError> {
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "INSERT INTO mfa_challenges (challenge_hash, user_id, created_at, expires_at)
+             VALUES (?, ?, ?, ?)",
+        )
+        .bind(&challenge_hash[..])
+        .bind(user_id)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn find_mfa_challenge(
+        &self,
+        challenge_hash: &[u8; 32],
+        now: i64,
+    ) -> Result<Option<ChallengeRow>, DbError> {
+        Ok(sqlx::query_as(
+            "SELECT c.user_id, u.username, u.role, u.locked_at IS NOT NULL AS locked, c.attempts
+             FROM mfa_challenges c JOIN users u ON u.id = c.user_id
+             WHERE c.challenge_hash = ? AND c.used_at IS NULL AND c.expires_at > ?",
+        )
+        .bind(&challenge_hash[..])
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn fail_mfa_challenge(&self, challenge_hash: &[u8; 32]) -> Result<(), DbError> {
+        let mut tx = self.write().await?;
+        sqlx::query("UPDATE mfa_challenges SET attempts = attempts + 1 WHERE challenge_hash = ?")
+            .bind(&challenge_hash[..])
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn consume_mfa_challenge(
+        &self,
+        challenge_hash: &[u8; 32],
+        now: i64,
+    ) -> Result<bool, DbError> {
+        let mut tx = self.write().await?;
+        let used = sqlx::query(
+            "UPDATE mfa_challenges SET used_at = ?1
+             WHERE challenge_hash = ?2 AND used_at IS NULL AND expires_at > ?1",
+        )
+        .bind(now)
+        .bind(&challenge_hash[..])
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(used > 0)
     }
 
     async fn list_events(

@@ -1,0 +1,465 @@
+//! The second factor: TOTP with recovery codes.
+//!
+//! Enrolment: `setup` draws a 160-bit secret and stores it sealed as *pending*; `enable`
+//! confirms it with a current code, returns ten single-use recovery codes (stored as SHA-256
+//! only) and ends the user's other sessions; `disable` needs the password and a code (or a
+//! recovery code) and ends them too. An administrator can `reset` a user's factor.
+//!
+//! Login: a right password for a user with TOTP gets no session but a challenge: 256 random
+//! bits (only the hash is stored), bound to the user, single-use, valid five minutes, good for
+//! at most [`MAX_CODE_ATTEMPTS`] wrong codes. The second step takes a TOTP code (±1 step, each
+//! code only once: the newest accepted step is remembered) or a recovery code (spent on use).
+//! Wrong codes count against the login throttle like wrong passwords. The session remembers
+//! how it was authenticated (`amr`), and so do its access tokens.
+
+use crate::auth::rate_limit::limit_key;
+use crate::auth::secret_box::Sealed;
+use crate::auth::self_service::Caller;
+use crate::auth::sessions::SessionUser;
+use crate::auth::{totp, unix_now, Auth, AuthError, SignedIn};
+use crate::db::{ClientInfo, NewEvent, ThrottleKeys};
+use crate::model::{Amr, EventKind};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use data_encoding::BASE32_NOPAD;
+use sha2::{Digest, Sha256};
+
+/// How long a login's second step may take.
+pub const CHALLENGE_TTL_SECS: i64 = 300;
+/// Wrong codes one challenge accepts before it is used up.
+pub const MAX_CODE_ATTEMPTS: i64 = 5;
+/// Recovery codes per enrolment.
+pub const RECOVERY_CODES: usize = 10;
+/// The issuer authenticator apps show.
+pub const ISSUER: &str = "jwt-auth";
+
+/// What the enrolment page shows: the secret as text, as a URL, and as a QR code (SVG).
+#[derive(Debug, Clone)]
+pub struct TotpSetup {
+    pub secret: String,
+    pub otpauth_url: String,
+    pub qr_svg: String,
+}
+
+/// What a second step presents.
+#[derive(Debug, Clone)]
+pub enum SecondFactor {
+    /// A 6-digit TOTP code.
+    Code(String),
+    /// One of the recovery codes.
+    RecoveryCode(String),
+}
+
+/// A new recovery code: 80 random bits as `XXXX-XXXX-XXXX-XXXX` (base32).
+fn new_recovery_code() -> String {
+    let mut bytes = [0u8; 10];
+    rand::fill(&mut bytes);
+    let text = BASE32_NOPAD.encode(&bytes);
+    text.as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// The stored form of a recovery code: case, dashes and spaces do not matter.
+fn recovery_hash(code: &str) -> [u8; 32] {
+    let normalised: String = code
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    Sha256::digest(normalised.as_bytes()).into()
+}
+
+fn challenge_hash(challenge: &str) -> [u8; 32] {
+    Sha256::digest(challenge.as_bytes()).into()
+}
+
+/// The authenticated context of a sealed secret: it opens only for its own user.
+fn context(user_id: i64) -> Vec<u8> {
+    format!("totp:{user_id}").into_bytes()
+}
+
+fn qr_svg(url: &str) -> Result<String, AuthError> {
+    let code = qrcode::QrCode::with_error_correction_level(url, qrcode::EcLevel::M)
+        .map_err(|e| AuthError::Crypto(format!("drawing the QR code: {e}")))?;
+    Ok(code
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(200, 200)
+        .quiet_zone(true)
+        .build())
+}
+
+impl Auth {
+    /// Whether `user_id` has an enabled TOTP factor.
+    pub async fn totp_enabled(&self, user_id: i64) -> Result<bool, AuthError> {
+        Ok(self
+            .db
+            .totp_factor(user_id)
+            .await?
+            .is_some_and(|f| f.enabled))
+    }
+
+    /// A user's factor secret, opened (and sealed again under the active key if an older key
+    /// sealed it), with whether it is enabled and its last accepted step.
+    async fn factor_secret(&self, user_id: i64) -> Result<Option<(Vec<u8>, bool)>, AuthError> {
+        let Some(row) = self.db.totp_factor(user_id).await? else {
+            return Ok(None);
+        };
+        let sealed = Sealed {
+            key_id: row.key_id,
+            blob: row.secret,
+        };
+        let secret = self
+            .secret_box
+            .open(&sealed, &context(user_id))
+            .ok_or_else(|| {
+                AuthError::Crypto(
+                    "a TOTP secret does not open: its key is no longer configured".into(),
+                )
+            })?;
+        if Some(sealed.key_id.as_str()) != self.secret_box.active_key_id() {
+            if let Some(resealed) = self.secret_box.seal(&secret, &context(user_id)) {
+                self.db
+                    .reseal_totp(user_id, &resealed.key_id, &resealed.blob)
+                    .await?;
+            }
+        }
+        Ok(Some((secret, row.enabled)))
+    }
+
+    /// Starts enrolment: a new secret, pending until `enable_totp` confirms it.
+    pub async fn setup_totp(&self, caller: &Caller) -> Result<TotpSetup, AuthError> {
+        let secret = totp::new_secret();
+        let sealed = self
+            .secret_box
+            .seal(&secret, &context(caller.user_id))
+            .ok_or_else(|| AuthError::Crypto("sealing a TOTP secret".into()))?;
+        let saved = self
+            .db
+            .save_pending_totp(caller.user_id, &sealed.key_id, &sealed.blob, unix_now())
+            .await?;
+        if !saved {
+            return Err(AuthError::MfaAlreadyEnabled);
+        }
+        let otpauth_url = totp::otpauth_url(ISSUER, &caller.username, &secret);
+        Ok(TotpSetup {
+            secret: totp::to_base32(&secret),
+            qr_svg: qr_svg(&otpauth_url)?,
+            otpauth_url,
+        })
+    }
+
+    /// Confirms enrolment with a current code: enables the factor, ends the caller's other
+    /// sessions, and returns the recovery codes (shown once, stored as hashes).
+    pub async fn enable_totp(
+        &self,
+        caller: &Caller,
+        code: &str,
+        client: &ClientInfo,
+    ) -> Result<Vec<String>, AuthError> {
+        let now = unix_now();
+        let Some((secret, enabled)) = self.factor_secret(caller.user_id).await? else {
+            return Err(AuthError::InvalidInput("Start the set-up first.".into()));
+        };
+        if enabled {
+            return Err(AuthError::MfaAlreadyEnabled);
+        }
+        let step = totp::matching_step(&secret, code, now).ok_or(AuthError::InvalidCode)?;
+        let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
+        let hashes: Vec<[u8; 32]> = codes.iter().map(|c| recovery_hash(c)).collect();
+        let event = NewEvent {
+            kind: EventKind::MfaEnabled,
+            username: &caller.username,
+            family_id: Some(&caller.session_id),
+            client,
+            at: now,
+            actor: None,
+        };
+        let ended = self
+            .db
+            .enable_totp(caller.user_id, step, &hashes, &caller.session_id, event)
+            .await?
+            .ok_or(AuthError::InvalidInput("Start the set-up first.".into()))?;
+        self.revoked.extend(ended.into_iter().map(|id| (id, now)));
+        tracing::info!(username = ?caller.username, "TOTP enabled");
+        Ok(codes)
+    }
+
+    /// Turns the factor off: needs the password and a current code or a recovery code; ends
+    /// the caller's other sessions.
+    pub async fn disable_totp(
+        &self,
+        caller: &Caller,
+        password: String,
+        code: &str,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        let now = unix_now();
+        let user = self
+            .db
+            .find_user(&caller.username)
+            .await?
+            .filter(|u| u.id == caller.user_id)
+            .ok_or(AuthError::NotFound)?;
+        if !self.totp_enabled(user.id).await? {
+            return Err(AuthError::MfaNotEnabled);
+        }
+        if !self
+            .hasher
+            .verify(password, Some(user.password_hash))
+            .await?
+        {
+            let event = NewEvent {
+                kind: EventKind::MfaFailure,
+                username: &caller.username,
+                family_id: Some(&caller.session_id),
+                client,
+                at: now,
+                actor: None,
+            };
+            self.db.record_event(event).await?;
+            return Err(AuthError::WrongPassword);
+        }
+        if !self
+            .check_second_factor(user.id, &parse_factor(code), now)
+            .await?
+        {
+            return Err(AuthError::InvalidCode);
+        }
+        let event = NewEvent {
+            kind: EventKind::MfaDisabled,
+            username: &caller.username,
+            family_id: Some(&caller.session_id),
+            client,
+            at: now,
+            actor: None,
+        };
+        let ended = self
+            .db
+            .remove_totp(user.id, Some(&caller.session_id), event)
+            .await?
+            .unwrap_or_default();
+        self.revoked.extend(ended.into_iter().map(|id| (id, now)));
+        tracing::info!(username = ?caller.username, "TOTP disabled");
+        Ok(())
+    }
+
+    /// Whether `factor` is a valid, unused code of `user_id`'s enabled factor (spending it).
+    async fn check_second_factor(
+        &self,
+        user_id: i64,
+        factor: &SecondFactor,
+        now: i64,
+    ) -> Result<bool, AuthError> {
+        match factor {
+            SecondFactor::Code(code) => {
+                let Some((secret, true)) = self.factor_secret(user_id).await? else {
+                    return Ok(false);
+                };
+                match totp::matching_step(&secret, code, now) {
+                    // Each code once: a step at or before the last accepted one is a replay.
+                    Some(step) => Ok(self.db.use_totp_step(user_id, step).await?),
+                    None => Ok(false),
+                }
+            }
+            SecondFactor::RecoveryCode(code) => Ok(self
+                .db
+                .use_recovery_code(user_id, &recovery_hash(code), now)
+                .await?),
+        }
+    }
+
+    /// A new second-step challenge for `user_id`.
+    pub(crate) async fn start_second_step(
+        &self,
+        user_id: i64,
+        now: i64,
+    ) -> Result<String, AuthError> {
+        let mut bytes = [0u8; 32];
+        rand::fill(&mut bytes);
+        let challenge = URL_SAFE_NO_PAD.encode(bytes);
+        self.db
+            .create_mfa_challenge(
+                &challenge_hash(&challenge),
+                user_id,
+                now,
+                now + CHALLENGE_TTL_SECS,
+            )
+            .await?;
+        Ok(challenge)
+    }
+
+    /// The login's second step: a challenge and a code (or a recovery code) for a session.
+    pub async fn login_second_step(
+        &self,
+        challenge: &str,
+        factor: SecondFactor,
+        client: &ClientInfo,
+    ) -> Result<SignedIn, AuthError> {
+        let now = unix_now();
+        let hash = challenge_hash(challenge);
+        let row = self
+            .db
+            .find_mfa_challenge(&hash, now)
+            .await?
+            .filter(|row| row.attempts < MAX_CODE_ATTEMPTS)
+            .ok_or(AuthError::InvalidChallenge)?;
+        if row.locked {
+            return Err(AuthError::AccountLocked);
+        }
+        let keys = ThrottleKeys {
+            user: row.username.to_lowercase(),
+            ip: client
+                .ip
+                .map(limit_key)
+                .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string()),
+        };
+        let windows = self.throttle.windows();
+        let counts = self.db.login_counts(&keys, windows, now).await?;
+        if let Some(retry_after) = self.throttle.refusal(&counts, now, false) {
+            return Err(AuthError::Throttled { retry_after });
+        }
+        let counts = self.db.reserve_login_attempt(&keys, windows, now).await?;
+        if let Some(retry_after) = self.throttle.refusal(&counts, now, true) {
+            return Err(AuthError::Throttled { retry_after });
+        }
+        let event = |kind| NewEvent {
+            kind,
+            username: &row.username,
+            family_id: None,
+            client,
+            at: now,
+            actor: None,
+        };
+        if !self.check_second_factor(row.user_id, &factor, now).await? {
+            self.db.fail_mfa_challenge(&hash).await?;
+            self.db.record_event(event(EventKind::MfaFailure)).await?;
+            tracing::info!(username = ?row.username, "second factor refused");
+            return Err(AuthError::InvalidCode);
+        }
+        // Single use: a challenge that was used meanwhile (a parallel request) is refused.
+        if !self.db.consume_mfa_challenge(&hash, now).await? {
+            return Err(AuthError::InvalidChallenge);
+        }
+        self.db.release_login_attempt(&keys, true).await?;
+        if matches!(factor, SecondFactor::RecoveryCode(_)) {
+            self.db
+                .record_event(event(EventKind::RecoveryCodeUsed))
+                .await?;
+        }
+        let user = SessionUser {
+            user_id: row.user_id,
+            username: row.username,
+            role: row.role,
+            amr: Amr::PasswordAndOtp,
+        };
+        let issued = self.start_session(&user, client, now).await?;
+        tracing::info!(username = ?user.username, "login succeeded with a second factor");
+        self.sign_in(user, issued, now)
+    }
+}
+
+/// A code as typed into a field that takes either kind: six digits are a TOTP code, anything
+/// else a recovery code.
+pub fn parse_factor(code: &str) -> SecondFactor {
+    let code = code.trim();
+    if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
+        SecondFactor::Code(code.to_owned())
+    } else {
+        SecondFactor::RecoveryCode(code.to_owned())
+    }
+}
+
+/// Removes a user's second factor (an administrator, or the command line) and ends their
+/// sessions. Returns the ended sessions, or `NotFound` when the user has no factor.
+pub async fn reset(
+    db: &crate::db::Db,
+    acting: crate::auth::admin::Acting<'_>,
+    username: &crate::auth::accounts::Username,
+) -> Result<Vec<String>, AuthError> {
+    let user = db
+        .find_user(username.as_str())
+        .await?
+        .ok_or(AuthError::NotFound)?;
+    let event = NewEvent {
+        kind: EventKind::MfaReset,
+        username: &user.username,
+        family_id: None,
+        client: acting.client,
+        at: acting.now,
+        actor: Some(acting.actor),
+    };
+    db.remove_totp(user.id, None, event)
+        .await?
+        .ok_or(AuthError::MfaNotEnabled)
+}
+
+impl Auth {
+    /// An administrator removes a user's second factor (their sessions end).
+    pub async fn reset_mfa(
+        &self,
+        admin: &crate::auth::admin::Admin,
+        username: &crate::auth::accounts::Username,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        let now = unix_now();
+        let acting = crate::auth::admin::Acting {
+            actor: &admin.username,
+            client,
+            now,
+        };
+        let ended = reset(&self.db, acting, username).await?;
+        self.revoked.extend(ended.into_iter().map(|id| (id, now)));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recovery_codes_are_80_bits_and_typing_variants_match() {
+        let code = new_recovery_code();
+        assert_eq!(code.len(), 19, "{code}");
+        assert_eq!(code.matches('-').count(), 3);
+        assert_eq!(
+            recovery_hash(&code),
+            recovery_hash(&code.to_lowercase().replace('-', " "))
+        );
+        assert_ne!(recovery_hash(&code), recovery_hash(&new_recovery_code()));
+    }
+
+    #[test]
+    fn six_digits_are_a_code_anything_else_a_recovery_code() {
+        assert!(matches!(parse_factor(" 123456 "), SecondFactor::Code(_)));
+        assert!(matches!(
+            parse_factor("ABCD-EFGH-IJKL-MNOP"),
+            SecondFactor::RecoveryCode(_)
+        ));
+        assert!(matches!(
+            parse_factor("12345"),
+            SecondFactor::RecoveryCode(_)
+        ));
+    }
+
+    #[test]
+    fn the_qr_code_is_an_svg() {
+        let svg = qr_svg("otpauth://totp/jwt-auth:user?secret=ABC").unwrap();
+        assert!(
+            svg.starts_with("<?xml") || svg.starts_with("<svg"),
+            "{}",
+            &svg[..40]
+        );
+        assert!(svg.contains("<svg"));
+    }
+
+    #[test]
+    fn challenges_are_stored_as_hashes() {
+        assert_eq!(
+            challenge_hash("abc"),
+            <[u8; 32]>::from(Sha256::digest(b"abc"))
+        );
+    }
+}
