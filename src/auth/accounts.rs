@@ -142,8 +142,12 @@ pub async fn seed_demo_users(db: &Db, hasher: &PasswordHasher) -> Result<(), Aut
         let username = Username::parse(name)?;
         match db.find_user(username.as_str()).await? {
             None => {
-                insert(db, hasher, "seed", &username, pass.to_owned(), role, true).await?;
-                tracing::info!(username = name, %role, "created demo user");
+                match insert(db, hasher, "seed", &username, pass.to_owned(), role, true).await {
+                    Ok(_) => tracing::info!(username = name, %role, "created demo user"),
+                    // Another instance sharing the database created it a moment ago.
+                    Err(AuthError::UsernameTaken) => {}
+                    Err(e) => return Err(e),
+                }
             }
             Some(user) if !user.is_demo => {
                 let phc = Some(user.password_hash.clone());

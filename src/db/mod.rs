@@ -7,6 +7,7 @@
 //! live? reused? throttled?) stay in `auth`. Row types never leave the server; the browser's
 //! DTOs are in `api`.
 
+pub mod postgres;
 pub mod sqlite;
 
 use crate::model::{Amr, EventKind, RevokeReason, Role};
@@ -15,9 +16,35 @@ use std::{fmt, net::IpAddr, sync::Arc};
 /// The storage every request shares. Cheap to clone.
 pub type Db = Arc<dyn Store>;
 
-/// Opens the database named by `database_url` and applies its migrations.
+/// Opens the database named by `database_url` (`postgres://…` or `sqlite:…`) and applies its
+/// migrations.
 pub async fn connect(database_url: &str) -> Result<Db, DbError> {
-    Ok(Arc::new(sqlite::SqliteStore::connect(database_url).await?))
+    if is_postgres(database_url) {
+        Ok(Arc::new(postgres::PgStore::connect(database_url).await?))
+    } else {
+        Ok(Arc::new(sqlite::SqliteStore::connect(database_url).await?))
+    }
+}
+
+/// Whether a database URL names PostgreSQL.
+pub fn is_postgres(database_url: &str) -> bool {
+    database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")
+}
+
+/// What a revocation feed reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedEvent {
+    /// A session was revoked (by any instance).
+    Revoked(RevokedSession),
+    /// The feed lost its connection and has a new one: notifications may have been missed.
+    Reconnected,
+}
+
+/// Revocations as they happen, from a backend that can push them.
+#[async_trait::async_trait]
+pub trait RevocationFeed: Send {
+    /// The next revocation (waits for one).
+    async fn next(&mut self) -> Result<FeedEvent, DbError>;
 }
 
 /// A storage failure. `Conflict` is the one callers act on; everything else is a 500.
@@ -393,6 +420,10 @@ pub trait Store: Send + Sync {
     /// Sessions revoked at or after `since`, for the access-token revocation set.
     async fn revoked_sessions_since(&self, since: i64) -> Result<Vec<RevokedSession>, DbError>;
 
+    /// A feed of revocations as other instances make them, if the backend can push them
+    /// (PostgreSQL `LISTEN`); `None` means: poll [`Store::revoked_sessions_since`].
+    async fn revocation_feed(&self) -> Result<Option<Box<dyn RevocationFeed>>, DbError>;
+
     /// Appends to the audit log.
     async fn record_event(&self, event: NewEvent<'_>) -> Result<(), DbError>;
 
@@ -511,6 +542,11 @@ pub trait Store: Send + Sync {
 
     /// Seals a factor's secret again (under the active key, after a rotation).
     async fn reseal_totp(&self, user_id: i64, key_id: &str, secret: &[u8]) -> Result<(), DbError>;
+
+    /// The users whose factor was sealed under another key than `key_id`, to reseal them all
+    /// before that key is dropped.
+    async fn users_with_totp_sealed_by_other_keys(&self, key_id: &str)
+        -> Result<Vec<i64>, DbError>;
 
     /// Enables the pending factor, with the step of the confirming code and the hashes of new
     /// recovery codes, ends the user's sessions but `keep`, and records `event`. `None` when no

@@ -79,6 +79,21 @@ pub async fn prepare(config: Config, leptos_options: LeptosOptions) -> anyhow::R
             }
         }
     }
+    let (resealed, lost) = state
+        .auth
+        .reseal_totp_factors()
+        .await
+        .context("sealing TOTP secrets under the active key")?;
+    if resealed > 0 {
+        tracing::info!(resealed, "TOTP secrets sealed again under the active key");
+    }
+    if lost > 0 {
+        tracing::error!(
+            users = lost,
+            "TOTP secrets sealed by a key that is no longer configured cannot be opened; \
+             reset those users' second factor (`jwt-auth user mfa-reset NAME`) or restore the key"
+        );
+    }
     revocation_sync::load(&state.auth)
         .await
         .context("loading the session revocations")?;
@@ -87,7 +102,10 @@ pub async fn prepare(config: Config, leptos_options: LeptosOptions) -> anyhow::R
 
 /// Creates the folder of the SQLite file, which SQLite will not do itself.
 pub fn prepare_data_dir(database_url: &str) -> anyhow::Result<()> {
-    if let Some(dir) = config::data_dir(database_url) {
+    if crate::db::is_postgres(database_url) {
+        return Ok(());
+    }
+    if let Some(dir) = config::default_data_dir(database_url) {
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create the data folder {}", dir.display()))?;
     }
