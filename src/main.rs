@@ -31,6 +31,10 @@ async fn run(args: &[String]) -> anyhow::Result<()> {
             print!("{}", cli::USAGE);
             Ok(())
         }
+        cli::Command::KeyGenerate => {
+            println!("{}", server::config::generate_key());
+            Ok(())
+        }
         cli::Command::User(command) => {
             // Account commands need only the database, not the JWT secret.
             let database_url = std::env::var("DATABASE_URL")
@@ -50,10 +54,13 @@ async fn run(args: &[String]) -> anyhow::Result<()> {
                 leptos_options.output_name = "jwt-auth".into();
             }
             let addr = leptos_options.site_addr;
+            let key_ids: Vec<&str> = config.jwt_keys.iter().map(|k| k.id.as_str()).collect();
             tracing::info!(
                 mode = ?config.mode,
-                secret = ?config.jwt_secret_source,
-                database = %config.database_url,
+                keys_from = ?config.jwt_secret_source,
+                signing_key = %config.active_key().id,
+                verifying_keys = ?key_ids,
+                database = %server::config::redact_database_url(&config.database_url),
                 "starting"
             );
             let state = server::prepare(config, leptos_options).await?;

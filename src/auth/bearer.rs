@@ -39,7 +39,11 @@ mod tests {
             issuer: "http://127.0.0.1:3000".into(),
             audience: "http://127.0.0.1:3000/api".into(),
         };
-        JwtKeys::new(b"bearer-test-secret-bearer-test-secret", settings).unwrap()
+        let key = crate::auth::jwt::NamedKey {
+            kid: "test",
+            secret: b"bearer-test-secret-bearer-test-secret",
+        };
+        JwtKeys::new(key, &[], settings).unwrap()
     }
 
     fn check(value: &str) -> Result<Claims, AuthError> {

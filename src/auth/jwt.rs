@@ -7,6 +7,12 @@
 //! the same key is not accepted as an access token), and `iss` and `aud` must be ours. `exp`,
 //! `sub`, `sid`, `iss` and `aud` are required; an `iat` in the future (beyond the leeway) is
 //! refused.
+//!
+//! Keys are named: every token says in its `kid` header which key signed it. One key is
+//! active (it signs); the others only verify, which is what lets a key rotate without logging
+//! anyone out (add the new key as verify-only everywhere, make it active, drop the old one
+//! after one token lifetime). A token without a `kid`, or naming a key we do not hold, is
+//! invalid; the `kid` only selects among our keys and never chooses the algorithm.
 
 use crate::model::{Amr, Role};
 use jsonwebtoken::{errors::ErrorKind, Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -61,21 +67,33 @@ pub struct TokenSettings {
     pub audience: String,
 }
 
-/// Signs and verifies access tokens with one HMAC key.
+/// Signs with the active HMAC key and verifies with any of the configured ones.
 #[derive(Clone)]
 pub struct JwtKeys {
+    active_kid: String,
     encoding: EncodingKey,
-    decoding: DecodingKey,
+    /// Every key that verifies, the active one included, by `kid`.
+    decoding: Vec<(String, DecodingKey)>,
     validation: Validation,
     settings: TokenSettings,
 }
 
 impl std::fmt::Debug for JwtKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kids: Vec<&str> = self.decoding.iter().map(|(kid, _)| kid.as_str()).collect();
         f.debug_struct("JwtKeys")
+            .field("active_kid", &self.active_kid)
+            .field("kids", &kids)
             .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
+}
+
+/// One named key: its `kid` and HMAC secret.
+#[derive(Debug, Clone, Copy)]
+pub struct NamedKey<'a> {
+    pub kid: &'a str,
+    pub secret: &'a [u8],
 }
 
 /// The user and session a token is issued for.
@@ -89,10 +107,11 @@ pub struct Subject<'a> {
 }
 
 impl JwtKeys {
-    /// Keys from the secret. Fails only for an empty secret (the configuration already requires
-    /// 32 bytes).
+    /// Keys from `active` (signs and verifies) and `verify_only`. Fails only for an empty
+    /// secret (the configuration already requires 32 bytes).
     pub fn new(
-        secret: &[u8],
+        active: NamedKey<'_>,
+        verify_only: &[NamedKey<'_>],
         settings: TokenSettings,
     ) -> Result<Self, jsonwebtoken::errors::Error> {
         let mut validation = Validation::new(Algorithm::HS256);
@@ -101,9 +120,14 @@ impl JwtKeys {
         validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
         validation.set_issuer(&[&settings.issuer]);
         validation.set_audience(&[&settings.audience]);
+        let mut decoding = Vec::with_capacity(1 + verify_only.len());
+        for key in std::iter::once(&active).chain(verify_only) {
+            decoding.push((key.kid.to_owned(), DecodingKey::from_secret(key.secret)?));
+        }
         Ok(Self {
-            encoding: EncodingKey::from_secret(secret)?,
-            decoding: DecodingKey::from_secret(secret)?,
+            active_kid: active.kid.to_owned(),
+            encoding: EncodingKey::from_secret(active.secret)?,
+            decoding,
             validation,
             settings,
         })
@@ -147,16 +171,26 @@ impl JwtKeys {
         };
         let mut header = Header::new(Algorithm::HS256);
         header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
+        header.kid = Some(self.active_kid.clone());
         jsonwebtoken::encode(&header, &claims, &self.encoding)
     }
 
     /// Verifies signature, algorithm, type, issuer, audience and times at `now`, and returns
     /// the claims.
     pub fn verify(&self, token: &str, now: i64) -> Result<Claims, TokenError> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|e| match e.kind() {
-                ErrorKind::ExpiredSignature => TokenError::Expired,
-                _ => TokenError::Invalid,
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
+        let kid = header.kid.as_deref().ok_or(TokenError::Invalid)?;
+        let (_, key) = self
+            .decoding
+            .iter()
+            .find(|(id, _)| id == kid)
+            .ok_or(TokenError::Invalid)?;
+        let data =
+            jsonwebtoken::decode::<Claims>(token, key, &self.validation).map_err(|e| {
+                match e.kind() {
+                    ErrorKind::ExpiredSignature => TokenError::Expired,
+                    _ => TokenError::Invalid,
+                }
             })?;
         // RFC 9068 §4: `at+jwt`, or its full media type, compared case-insensitively.
         let typ_ok = data.header.typ.as_deref().is_some_and(|typ| {
@@ -188,8 +222,14 @@ mod tests {
         }
     }
 
+    const KID: &str = "k1";
+
+    fn active(secret: &[u8]) -> NamedKey<'_> {
+        NamedKey { kid: KID, secret }
+    }
+
     fn keys() -> JwtKeys {
-        JwtKeys::new(SECRET, settings(0)).unwrap()
+        JwtKeys::new(active(SECRET), &[], settings(0)).unwrap()
     }
 
     fn now() -> i64 {
@@ -220,7 +260,7 @@ mod tests {
         format!("{signing_input}.{sig}")
     }
 
-    const HEADER: &str = r#"{"alg":"HS256","typ":"at+jwt"}"#;
+    const HEADER: &str = r#"{"alg":"HS256","typ":"at+jwt","kid":"k1"}"#;
 
     fn claims_json(exp: i64) -> serde_json::Value {
         serde_json::json!({"iss": ISS, "sub": "1", "aud": AUD, "sid": "s", "username": "user",
@@ -237,7 +277,10 @@ mod tests {
                 .unwrap(),
         )
         .unwrap();
-        assert_eq!(header, serde_json::json!({"alg": "HS256", "typ": "at+jwt"}));
+        assert_eq!(
+            header,
+            serde_json::json!({"alg": "HS256", "typ": "at+jwt", "kid": KID})
+        );
         let claims = keys().verify(&token, at).unwrap();
         assert_eq!(claims.sub, "7");
         assert_eq!(claims.sid, "session-1");
@@ -273,7 +316,7 @@ mod tests {
 
     #[test]
     fn leeway_accepts_recent_expiry_but_never_more_than_configured() {
-        let lenient = JwtKeys::new(SECRET, settings(60)).unwrap();
+        let lenient = JwtKeys::new(active(SECRET), &[], settings(60)).unwrap();
         let token = forge(HEADER, &claims_json(now() - 5), SECRET);
         assert!(lenient.verify(&token, now()).is_ok());
         let old = forge(HEADER, &claims_json(now() - 120), SECRET);
@@ -284,9 +327,9 @@ mod tests {
     fn wrong_type_issuer_or_audience_is_invalid() {
         let good = claims_json(now() + 600);
         for header in [
-            r#"{"alg":"HS256","typ":"JWT"}"#,
-            r#"{"alg":"HS256"}"#,
-            r#"{"alg":"HS256","typ":"id+jwt"}"#,
+            r#"{"alg":"HS256","typ":"JWT","kid":"k1"}"#,
+            r#"{"alg":"HS256","kid":"k1"}"#,
+            r#"{"alg":"HS256","typ":"id+jwt","kid":"k1"}"#,
         ] {
             let token = forge(header, &good, SECRET);
             assert_eq!(
@@ -296,7 +339,7 @@ mod tests {
             );
         }
         let full_media_type = forge(
-            r#"{"alg":"HS256","typ":"application/AT+JWT"}"#,
+            r#"{"alg":"HS256","typ":"application/AT+JWT","kid":"k1"}"#,
             &good,
             SECRET,
         );
@@ -329,7 +372,7 @@ mod tests {
         claims["iat"] = (now() + 120).into();
         let token = forge(HEADER, &claims, SECRET);
         assert_eq!(keys().verify(&token, now()), Err(TokenError::Invalid));
-        let lenient = JwtKeys::new(SECRET, settings(60)).unwrap();
+        let lenient = JwtKeys::new(active(SECRET), &[], settings(60)).unwrap();
         claims["iat"] = (now() + 30).into();
         assert!(lenient
             .verify(&forge(HEADER, &claims, SECRET), now())
@@ -342,6 +385,7 @@ mod tests {
         for alg in [Algorithm::HS384, Algorithm::HS512] {
             let mut header = Header::new(alg);
             header.typ = Some(ACCESS_TOKEN_TYP.into());
+            header.kid = Some(KID.into());
             let token =
                 jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(SECRET).unwrap())
                     .unwrap();
@@ -355,7 +399,7 @@ mod tests {
 
     #[test]
     fn alg_none_is_rejected() {
-        let head = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"at+jwt"}"#);
+        let head = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"at+jwt","kid":"k1"}"#);
         let body = URL_SAFE_NO_PAD.encode(claims_json(now() + 600).to_string());
         for token in [format!("{head}.{body}."), format!("{head}.{body}")] {
             assert_eq!(keys().verify(&token, now()), Err(TokenError::Invalid));
@@ -366,7 +410,7 @@ mod tests {
     fn rs256_header_signed_with_the_secret_as_hmac_key_is_rejected() {
         // Key confusion: an attacker signs with HMAC using a "public key" while claiming RS256.
         let token = forge(
-            r#"{"alg":"RS256","typ":"at+jwt"}"#,
+            r#"{"alg":"RS256","typ":"at+jwt","kid":"k1"}"#,
             &claims_json(now() + 600),
             SECRET,
         );
@@ -376,7 +420,12 @@ mod tests {
     #[test]
     fn wrong_secret_tampering_and_garbage_are_rejected() {
         let good = keys().issue(subject(1), now()).unwrap();
-        let other = JwtKeys::new(b"another-secret-another-secret-123", settings(0)).unwrap();
+        let other = JwtKeys::new(
+            active(b"another-secret-another-secret-123"),
+            &[],
+            settings(0),
+        )
+        .unwrap();
         assert_eq!(other.verify(&good, now()), Err(TokenError::Invalid));
 
         // Swap the payload for one that says admin, keeping the old signature.
@@ -412,5 +461,65 @@ mod tests {
         payload.as_object_mut().unwrap().remove("exp");
         let token = forge(HEADER, &payload, SECRET);
         assert_eq!(keys().verify(&token, now()), Err(TokenError::Invalid));
+    }
+
+    const OLD_SECRET: &[u8] = b"the-previous-key-the-previous-key!!";
+
+    #[test]
+    fn verify_only_keys_verify_but_never_sign() {
+        let old = NamedKey {
+            kid: "old",
+            secret: OLD_SECRET,
+        };
+        let rotated = JwtKeys::new(active(SECRET), &[old], settings(0)).unwrap();
+        let before = JwtKeys::new(old, &[], settings(0)).unwrap();
+        let old_token = before.issue(subject(1), now()).unwrap();
+        assert_eq!(rotated.verify(&old_token, now()).unwrap().sub, "1");
+        let new_token = rotated.issue(subject(1), now()).unwrap();
+        let header = jsonwebtoken::decode_header(&new_token).unwrap();
+        assert_eq!(header.kid.as_deref(), Some(KID));
+        // The instance that has not learnt the new key yet refuses its tokens.
+        assert_eq!(before.verify(&new_token, now()), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn missing_unknown_or_hostile_kids_are_invalid() {
+        let claims = claims_json(now() + 600);
+        for header in [
+            r#"{"alg":"HS256","typ":"at+jwt"}"#,
+            r#"{"alg":"HS256","typ":"at+jwt","kid":"k2"}"#,
+            r#"{"alg":"HS256","typ":"at+jwt","kid":""}"#,
+            r#"{"alg":"HS256","typ":"at+jwt","kid":"K1"}"#,
+            r#"{"alg":"HS256","typ":"at+jwt","kid":"../../etc/passwd"}"#,
+            r#"{"alg":"HS256","typ":"at+jwt","kid":"k1' OR '1'='1"}"#,
+            r#"{"alg":"HS256","typ":"at+jwt","kid":7}"#,
+        ] {
+            let token = forge(header, &claims, SECRET);
+            assert_eq!(
+                keys().verify(&token, now()),
+                Err(TokenError::Invalid),
+                "{header}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_kid_must_match_the_key_that_signed() {
+        // Signed with the verify-only key but claiming the active one's kid, and vice versa.
+        let old = NamedKey {
+            kid: "old",
+            secret: OLD_SECRET,
+        };
+        let rotated = JwtKeys::new(active(SECRET), &[old], settings(0)).unwrap();
+        let claims = claims_json(now() + 600);
+        let lying_new = forge(HEADER, &claims, OLD_SECRET);
+        let lying_old = forge(
+            r#"{"alg":"HS256","typ":"at+jwt","kid":"old"}"#,
+            &claims,
+            SECRET,
+        );
+        for token in [lying_new, lying_old] {
+            assert_eq!(rotated.verify(&token, now()), Err(TokenError::Invalid));
+        }
     }
 }

@@ -128,6 +128,24 @@ impl Auth {
         Ok(Some((secret, row.enabled)))
     }
 
+    /// Seals every factor under the active key (run at start-up), so that a key dropped one
+    /// rotation later takes no second factor with it. Returns how many were resealed and how
+    /// many no configured key opens any more.
+    pub async fn reseal_totp_factors(&self) -> Result<(usize, usize), AuthError> {
+        let Some(active) = self.secret_box.active_key_id() else {
+            return Ok((0, 0));
+        };
+        let (mut resealed, mut lost) = (0, 0);
+        for user_id in self.db.users_with_totp_sealed_by_other_keys(active).await? {
+            match self.factor_secret(user_id).await {
+                Ok(_) => resealed += 1,
+                Err(AuthError::Crypto(_)) => lost += 1,
+                Err(other) => return Err(other),
+            }
+        }
+        Ok((resealed, lost))
+    }
+
     /// Starts enrolment: a new secret, pending until `enable_totp` confirms it.
     pub async fn setup_totp(&self, caller: &Caller) -> Result<TotpSetup, AuthError> {
         let secret = totp::new_secret();

@@ -29,7 +29,7 @@ use jwt::{Claims, JwtKeys, Subject};
 use login::ThrottlePolicy;
 use password::PasswordHasher;
 use rate_limit::LoginRateLimiter;
-use refresh_token::ChildKey;
+use refresh_token::ChildKeys;
 use revocation::RevokedSessions;
 use sessions::{IssuedToken, SessionPolicy, SessionUser};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -46,8 +46,8 @@ pub fn unix_now() -> i64 {
 pub struct Auth {
     pub db: Db,
     pub jwt: JwtKeys,
-    /// Derives each rotation's child token from its parent.
-    pub child_key: ChildKey,
+    /// Derive each rotation's child token from its parent.
+    pub child_keys: ChildKeys,
     pub sessions: SessionPolicy,
     pub throttle: ThrottlePolicy,
     /// Bounded argon2id: at most N hashes at once, in reused memory.

@@ -31,6 +31,34 @@ impl ChildKey {
     }
 }
 
+/// The child keys of every configured signing key, the active key's first. The child key is
+/// derived per signing key and so rotates with it: a rotation derives with the active key,
+/// and a concurrent refresh that another instance (still on the previous active key, in the
+/// middle of a key rotation) has already rotated is recognised under any configured key.
+#[derive(Clone, Debug)]
+pub struct ChildKeys {
+    active: ChildKey,
+    others: Vec<ChildKey>,
+}
+
+impl ChildKeys {
+    pub fn new(active: ChildKey, others: Vec<ChildKey>) -> Self {
+        Self { active, others }
+    }
+
+    /// The child a rotation now creates.
+    pub fn child_of(&self, parent: &str) -> String {
+        self.active.child_of(parent)
+    }
+
+    /// Every child `parent` may have been rotated to, the active key's first.
+    pub fn candidates<'a>(&'a self, parent: &'a str) -> impl Iterator<Item = String> + 'a {
+        std::iter::once(&self.active)
+            .chain(&self.others)
+            .map(move |key| key.child_of(parent))
+    }
+}
+
 impl fmt::Debug for ChildKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("ChildKey([redacted])")

@@ -174,7 +174,7 @@ impl Auth {
             return refused(RefreshRefusal::Unknown);
         };
         let hash = refresh_token::hash(presented);
-        let child = self.child_key.child_of(presented);
+        let child = self.child_keys.child_of(presented);
         let child_hash = refresh_token::hash(&child);
         for _ in 0..MAX_LOOKS {
             let Some(row) = self.db.find_refresh_token(&hash).await? else {
@@ -187,13 +187,28 @@ impl Auth {
                 TokenState::Reused => return self.reuse_detected(&row, client, now).await,
                 TokenState::RotatedWithinGrace => {
                     // Only the live token's parent may come back: if the child was rotated in
-                    // turn, this is an older token than any honest client still holds.
-                    let child_row = self.db.find_refresh_token(&child_hash).await?;
-                    let child_is_live = child_row
-                        .is_some_and(|c| c.session_id == row.session_id && c.rotated_at.is_none());
-                    if !child_is_live {
-                        return self.reuse_detected(&row, client, now).await;
+                    // turn, this is an older token than any honest client still holds. The
+                    // child may have been derived with another instance's active key.
+                    let mut live_child = None;
+                    for candidate in self.child_keys.candidates(presented) {
+                        let candidate_hash = refresh_token::hash(&candidate);
+                        let row_of_child = self.db.find_refresh_token(&candidate_hash).await?;
+                        if row_of_child.is_some_and(|c| {
+                            c.session_id == row.session_id && c.rotated_at.is_none()
+                        }) {
+                            live_child = Some(candidate);
+                            break;
+                        }
                     }
+                    let Some(found) = live_child else {
+                        return self.reuse_detected(&row, client, now).await;
+                    };
+                    let issued = IssuedToken {
+                        token: found,
+                        max_age_secs: row.expires_at - now,
+                        session_id: row.session_id.clone(),
+                    };
+                    return Ok((SessionUser::from(&row), issued));
                 }
                 TokenState::Live => {
                     let rotation = Rotation {

@@ -17,6 +17,8 @@ pub enum Command {
     Serve,
     /// Change accounts in the database.
     User(UserCommand),
+    /// Print a fresh 256-bit signing key for `JWT_KEYS` / `JWT_SECRET`.
+    KeyGenerate,
     Help,
 }
 
@@ -42,6 +44,7 @@ pub const USAGE: &str = "usage:
   jwt-auth user unlock NAME                  unlock an account
   jwt-auth user role NAME user|admin         change a role; the user's sessions end at once
   jwt-auth user mfa-reset NAME               remove a user's second factor; their sessions end
+  jwt-auth key generate                      print a new random 256-bit key for JWT_KEYS
 ";
 
 fn username(name: &str) -> anyhow::Result<Username> {
@@ -97,6 +100,7 @@ pub fn parse(args: &[String]) -> anyhow::Result<Command> {
         ["user", "mfa-reset", name] => user(UserCommand::MfaReset {
             username: username(name)?,
         }),
+        ["key", "generate"] => Ok(Command::KeyGenerate),
         _ => bail!("unknown command\n{USAGE}"),
     }
 }
@@ -260,6 +264,11 @@ mod tests {
     #[test]
     fn parses_serve_and_user_add() {
         assert_eq!(parse(&args(&[])).unwrap(), Command::Serve);
+        assert_eq!(
+            parse(&args(&["key", "generate"])).unwrap(),
+            Command::KeyGenerate
+        );
+        assert!(parse(&args(&["key", "generate", "now"])).is_err());
         assert_eq!(
             parse(&args(&["user", "add", "carol", "--role", "admin"])).unwrap(),
             Command::User(UserCommand::Add {

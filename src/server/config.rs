@@ -50,10 +50,79 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// What a signing key may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyState {
+    /// Signs new tokens (exactly one key), and verifies.
+    Active,
+    /// Only verifies: a key being introduced, or one being retired.
+    Verify,
+}
+
+/// A named HS256 key.
+#[derive(Debug, Clone)]
+pub struct SigningKey {
+    /// The tokens' `kid`.
+    pub id: String,
+    pub secret: Secret,
+    pub state: KeyState,
+}
+
+/// The key id that `JWT_SECRET` (and the generated development secret) gets.
+pub const DEFAULT_KEY_ID: &str = "default";
+
+/// Parses `JWT_KEYS`: comma-separated `id:secret:state` (state `active`, `verify` or
+/// `retired`, the last meaning "not configured"), with exactly one active key, returned first.
+/// The secret is what lies between the first and the last colon, so it may contain colons.
+pub fn parse_jwt_keys(raw: &str) -> anyhow::Result<Vec<SigningKey>> {
+    let mut keys = Vec::new();
+    for entry in raw.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let (id, rest) = entry
+            .split_once(':')
+            .with_context(|| "JWT_KEYS entries must be id:secret:state")?;
+        let (secret, state) = rest
+            .rsplit_once(':')
+            .with_context(|| format!("JWT_KEYS entry {id:?} must be id:secret:state"))?;
+        let valid_id = !id.is_empty()
+            && id.len() <= 64
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        if !valid_id {
+            bail!("JWT_KEYS: key id {id:?} must be 1-64 letters, digits, '-', '_' or '.'");
+        }
+        if secret.len() < MIN_SECRET_BYTES {
+            bail!("JWT_KEYS: the secret of key {id:?} must be at least {MIN_SECRET_BYTES} bytes");
+        }
+        let state = match state.trim() {
+            "active" => KeyState::Active,
+            "verify" => KeyState::Verify,
+            "retired" => continue,
+            other => {
+                bail!("JWT_KEYS: key {id:?} has state {other:?}; use active, verify or retired")
+            }
+        };
+        if keys.iter().any(|k: &SigningKey| k.id == id) {
+            bail!("JWT_KEYS: key id {id:?} appears twice");
+        }
+        keys.push(SigningKey {
+            id: id.to_owned(),
+            secret: Secret::new(secret.as_bytes().to_vec()),
+            state,
+        });
+    }
+    let active = keys.iter().filter(|k| k.state == KeyState::Active).count();
+    if active != 1 {
+        bail!("JWT_KEYS must have exactly one active key, not {active}");
+    }
+    keys.sort_by_key(|k| k.state != KeyState::Active);
+    Ok(keys)
+}
+
 /// Where the JWT secret came from, for the start-up log line (never the value).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SecretSource {
-    /// `JWT_SECRET`.
+    /// `JWT_SECRET` or `JWT_KEYS`.
     Environment,
     /// Generated earlier and read from the data folder.
     DataFolder,
@@ -67,9 +136,12 @@ pub enum SecretSource {
 /// stored time and token claim, checked once here to lie in `0..=MAX_SECS`.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// sqlx SQLite URL.
+    /// `sqlite:…` or `postgres://…`.
     pub database_url: String,
-    pub jwt_secret: Secret,
+    /// Where development keeps its generated secret (`None`: nowhere, it is not kept).
+    pub data_dir: Option<PathBuf>,
+    /// The signing keys, the active one first (`JWT_KEYS`, or `JWT_SECRET` as key `default`).
+    pub jwt_keys: Vec<SigningKey>,
     /// For the start-up log line.
     pub jwt_secret_source: SecretSource,
     pub access_token_ttl_secs: i64,
@@ -239,11 +311,14 @@ impl Config {
             Some(other) => bail!("LEPTOS_ENV must be DEV or PROD, not {other:?}"),
         };
         let database_url = var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
-        if !database_url.starts_with("sqlite:") {
+        if !database_url.starts_with("sqlite:") && !crate::db::is_postgres(&database_url) {
             bail!(
-                "DATABASE_URL must be an SQLite URL (sqlite://path?mode=rwc), not {database_url:?}"
+                "DATABASE_URL must be sqlite://path?mode=rwc or postgres://…, not {database_url:?}"
             );
         }
+        let data_dir = var("DATA_DIR")
+            .map(PathBuf::from)
+            .or_else(|| default_data_dir(&database_url));
         let secs = |name: &str, default: i64, min: i64, max: i64| -> anyhow::Result<i64> {
             let value = match var(name) {
                 None => default,
@@ -350,27 +425,45 @@ impl Config {
         let jwt_issuer = var("JWT_ISSUER").unwrap_or_else(|| public_origin.to_string());
         let jwt_audience = var("JWT_AUDIENCE").unwrap_or_else(|| format!("{public_origin}/api"));
 
-        let (jwt_secret, jwt_secret_source) = match var("JWT_SECRET") {
-            Some(value) => {
+        let (jwt_keys, jwt_secret_source) = match (var("JWT_KEYS"), var("JWT_SECRET")) {
+            (Some(_), Some(_)) => {
+                bail!("set JWT_KEYS or JWT_SECRET, not both (JWT_SECRET is the one-key shorthand)")
+            }
+            (Some(raw), None) => (parse_jwt_keys(&raw)?, SecretSource::Environment),
+            (None, Some(value)) => {
                 if value.len() < MIN_SECRET_BYTES {
                     bail!(
                         "JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes (it has {}); \
-                         generate one with `openssl rand -base64 48`",
+                         generate one with `jwt-auth key generate`",
                         value.len()
                     );
                 }
-                (Secret::new(value.into_bytes()), SecretSource::Environment)
+                let key = SigningKey {
+                    id: DEFAULT_KEY_ID.to_owned(),
+                    secret: Secret::new(value.into_bytes()),
+                    state: KeyState::Active,
+                };
+                (vec![key], SecretSource::Environment)
             }
-            None if mode == Mode::Production => bail!(
-                "JWT_SECRET is required when LEPTOS_ENV=PROD (at least {MIN_SECRET_BYTES} bytes; \
-                 generate one with `openssl rand -base64 48`)"
+            (None, None) if mode == Mode::Production => bail!(
+                "JWT_SECRET (or JWT_KEYS) is required when LEPTOS_ENV=PROD (at least \
+                 {MIN_SECRET_BYTES} bytes; generate one with `jwt-auth key generate`)"
             ),
-            None => dev_secret(&database_url)?,
+            (None, None) => {
+                let (secret, source) = dev_secret(data_dir.as_deref())?;
+                let key = SigningKey {
+                    id: DEFAULT_KEY_ID.to_owned(),
+                    secret,
+                    state: KeyState::Active,
+                };
+                (vec![key], source)
+            }
         };
 
         Ok(Self {
             database_url,
-            jwt_secret,
+            data_dir,
+            jwt_keys,
             jwt_secret_source,
             access_token_ttl_secs,
             refresh_token_ttl_secs,
@@ -397,8 +490,20 @@ impl Config {
     }
 }
 
-/// The folder that holds the SQLite file of `database_url`, or `None` for an in-memory database.
-pub fn data_dir(database_url: &str) -> Option<PathBuf> {
+impl Config {
+    /// The key that signs new tokens.
+    pub fn active_key(&self) -> &SigningKey {
+        // `from_lookup` guarantees exactly one active key, first.
+        &self.jwt_keys[0]
+    }
+}
+
+/// The data folder when `DATA_DIR` is unset: the SQLite file's folder, `data` for PostgreSQL,
+/// `None` for an in-memory database.
+pub fn default_data_dir(database_url: &str) -> Option<PathBuf> {
+    if crate::db::is_postgres(database_url) {
+        return Some(PathBuf::from("data"));
+    }
     let rest = database_url
         .strip_prefix("sqlite://")
         .or_else(|| database_url.strip_prefix("sqlite:"))?;
@@ -417,10 +522,10 @@ pub fn data_dir(database_url: &str) -> Option<PathBuf> {
     })
 }
 
-/// In development a missing `JWT_SECRET` is generated once and kept next to the database, so a
+/// In development a missing `JWT_SECRET` is generated once and kept in the data folder, so a
 /// restart does not invalidate everyone's access tokens.
-fn dev_secret(database_url: &str) -> anyhow::Result<(Secret, SecretSource)> {
-    let Some(dir) = data_dir(database_url) else {
+fn dev_secret(data_dir: Option<&std::path::Path>) -> anyhow::Result<(Secret, SecretSource)> {
+    let Some(dir) = data_dir else {
         return Ok((
             Secret::new(random_secret().into_bytes()),
             SecretSource::Ephemeral,
@@ -437,7 +542,7 @@ fn dev_secret(database_url: &str) -> anyhow::Result<(Secret, SecretSource)> {
             path.display()
         ),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(&dir)
+            std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create the data folder {}", dir.display()))?;
             let secret = random_secret();
             write_private(&path, &secret).with_context(|| {
@@ -447,6 +552,30 @@ fn dev_secret(database_url: &str) -> anyhow::Result<(Secret, SecretSource)> {
         }
         Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
     }
+}
+
+/// `DATABASE_URL` fit for a log line: a password in it is replaced, the query dropped.
+pub fn redact_database_url(url: &str) -> String {
+    let url = url.split('?').next().unwrap_or_default();
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            let hidden = if userinfo.contains(':') { ":***" } else { "" };
+            format!("{scheme}://{user}{hidden}@{host}{path}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+/// A new 256-bit key for `JWT_KEYS`/`JWT_SECRET` (`jwt-auth key generate`), base64url.
+pub fn generate_key() -> String {
+    let mut bytes = [0u8; 32];
+    rand::fill(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// 48 random bytes, base64url: the same strength as `openssl rand -base64 48`.
@@ -515,7 +644,7 @@ mod tests {
             ("JWT_LEEWAY_SECS", "61"),
             ("ACCESS_TOKEN_TTL_SECS", "99999999999999"),
             ("LEPTOS_ENV", "staging"),
-            ("DATABASE_URL", "postgres://localhost/db"),
+            ("DATABASE_URL", "mysql://localhost/db"),
             ("PUBLIC_ORIGIN", "auth.example.com"),
             ("PASSWORD_HASH_CONCURRENCY", "0"),
             ("LOGIN_RATE_BURST", "many"),
@@ -550,8 +679,11 @@ mod tests {
         assert_eq!(first.jwt_secret_source, SecretSource::Generated);
         let second = config(&[("DATABASE_URL", &url)]).unwrap();
         assert_eq!(second.jwt_secret_source, SecretSource::DataFolder);
-        assert_eq!(first.jwt_secret.expose(), second.jwt_secret.expose());
-        assert!(first.jwt_secret.expose().len() >= MIN_SECRET_BYTES);
+        assert_eq!(
+            first.active_key().secret.expose(),
+            second.active_key().secret.expose()
+        );
+        assert!(first.active_key().secret.expose().len() >= MIN_SECRET_BYTES);
     }
 
     #[test]
@@ -651,10 +783,78 @@ mod tests {
     }
 
     #[test]
+    fn jwt_keys_name_one_active_key_and_others_to_verify() {
+        let keys = parse_jwt_keys(&format!("old:{SECRET}:verify, new:{SECRET}:x:active")).unwrap();
+        assert_eq!(keys[0].id, "new", "the active key first");
+        assert_eq!(
+            keys[0].secret.expose(),
+            format!("{SECRET}:x").as_bytes(),
+            "colons kept"
+        );
+        assert_eq!(keys[1].state, KeyState::Verify);
+        assert_eq!(
+            parse_jwt_keys(&format!("a:{SECRET}:active,b:{SECRET}:retired"))
+                .unwrap()
+                .len(),
+            1
+        );
+        for bad in [
+            format!("a:{SECRET}:verify"),
+            format!("a:{SECRET}:active,b:{SECRET}:active"),
+            format!("a:{SECRET}:active,a:{SECRET}:verify"),
+            "a:short:active".to_owned(),
+            format!("a/b:{SECRET}:active"),
+            format!("a:{SECRET}:sometimes"),
+            "nonsense".to_owned(),
+        ] {
+            assert!(parse_jwt_keys(&bad).is_err(), "{bad}");
+        }
+        let both = config(&[
+            ("JWT_SECRET", SECRET),
+            ("JWT_KEYS", &format!("a:{SECRET}:active")),
+        ]);
+        assert!(format!("{:#}", both.unwrap_err()).contains("not both"));
+        let single = config(&[("JWT_SECRET", SECRET)]).unwrap();
+        assert_eq!(single.active_key().id, DEFAULT_KEY_ID);
+        assert_eq!(generate_key().len(), 43);
+    }
+
+    #[test]
+    fn postgres_urls_are_accepted_and_data_dir_follows_the_database() {
+        let pg = config(&[
+            ("JWT_SECRET", SECRET),
+            ("DATABASE_URL", "postgres://u@localhost/db"),
+        ])
+        .unwrap();
+        assert_eq!(pg.data_dir, Some(PathBuf::from("data")));
+        let set = config(&[("JWT_SECRET", SECRET), ("DATA_DIR", "/var/lib/jwt-auth")]).unwrap();
+        assert_eq!(set.data_dir, Some(PathBuf::from("/var/lib/jwt-auth")));
+    }
+
+    #[test]
+    fn database_urls_are_logged_without_passwords() {
+        assert_eq!(
+            redact_database_url("postgres://app:hunter2@db:5432/auth?sslmode=require"),
+            "postgres://app:***@db:5432/auth"
+        );
+        assert_eq!(
+            redact_database_url("postgres:///auth?host=/tmp&password=x"),
+            "postgres:///auth"
+        );
+        assert_eq!(
+            redact_database_url(DEFAULT_DATABASE_URL),
+            "sqlite://data/jwt-auth.db"
+        );
+    }
+
+    #[test]
     fn data_dir_follows_the_database_path() {
-        assert_eq!(data_dir(DEFAULT_DATABASE_URL), Some(PathBuf::from("data")));
-        assert_eq!(data_dir("sqlite:app.db"), Some(PathBuf::from(".")));
-        assert_eq!(data_dir("sqlite::memory:"), None);
-        assert_eq!(data_dir("sqlite://x.db?mode=memory"), None);
+        assert_eq!(
+            default_data_dir(DEFAULT_DATABASE_URL),
+            Some(PathBuf::from("data"))
+        );
+        assert_eq!(default_data_dir("sqlite:app.db"), Some(PathBuf::from(".")));
+        assert_eq!(default_data_dir("sqlite::memory:"), None);
+        assert_eq!(default_data_dir("sqlite://x.db?mode=memory"), None);
     }
 }

@@ -1,12 +1,12 @@
 //! Shared server state, reachable from axum handlers (`State`) and from server functions and
 //! SSR (Leptos context, provided by `leptos_routes`).
 
-use crate::auth::jwt::{JwtKeys, TokenSettings};
+use crate::auth::jwt::{JwtKeys, NamedKey, TokenSettings};
 use crate::auth::{
     login::ThrottlePolicy,
     password::PasswordHasher,
     rate_limit::{LoginRateLimiter, RatePolicy},
-    refresh_token::ChildKey,
+    refresh_token::{ChildKey, ChildKeys},
     revocation::RevokedSessions,
     secret_box::SecretBox,
     sessions::SessionPolicy,
@@ -35,13 +35,31 @@ impl AppState {
             issuer: config.jwt_issuer.clone(),
             audience: config.jwt_audience.clone(),
         };
-        let jwt = JwtKeys::new(config.jwt_secret.expose(), settings)
-            .map_err(|e| anyhow::anyhow!("JWT_SECRET cannot be used as an HMAC key: {e}"))?;
+        let named: Vec<NamedKey<'_>> = config
+            .jwt_keys
+            .iter()
+            .map(|k| NamedKey {
+                kid: &k.id,
+                secret: k.secret.expose(),
+            })
+            .collect();
+        let (active, verify_only) = named
+            .split_first()
+            .ok_or_else(|| anyhow::anyhow!("no signing key is configured"))?;
+        let jwt = JwtKeys::new(*active, verify_only, settings)
+            .map_err(|e| anyhow::anyhow!("a JWT key cannot be used as an HMAC key: {e}"))?;
+        let child_keys = ChildKeys::new(
+            ChildKey::from_secret(active.secret),
+            verify_only
+                .iter()
+                .map(|k| ChildKey::from_secret(k.secret))
+                .collect(),
+        );
         let auth = Auth {
             db,
             jwt,
-            child_key: ChildKey::from_secret(config.jwt_secret.expose()),
-            secret_box: SecretBox::derive([("default", config.jwt_secret.expose())]),
+            child_keys,
+            secret_box: SecretBox::derive(named.iter().map(|k| (k.kid, k.secret))),
             revoked: RevokedSessions::default(),
             sessions: SessionPolicy {
                 absolute_ttl_secs: config.refresh_token_ttl_secs,
