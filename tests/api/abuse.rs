@@ -42,24 +42,13 @@ async fn row_counts(app: &TestApp) -> [i64; 6] {
     [counts.0, counts.1, counts.2, counts.3, counts.4, counts.5]
 }
 
-fn database_bytes(app: &TestApp) -> u64 {
-    ["", "-wal"]
-        .iter()
-        .map(|suffix| {
-            let path = format!("{}{suffix}", app.db_path().display());
-            std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
-        })
-        .sum()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_flood_of_300_logins_is_bounded_and_a_real_user_still_gets_in() {
     let dir = tempfile::tempdir().unwrap();
+    let database = new_database(dir.path(), "flood.db").await;
     let vars: HashMap<String, String> = [
-        (
-            "DATABASE_URL",
-            format!("sqlite://{}/flood.db?mode=rwc", dir.path().display()),
-        ),
+        ("DATABASE_URL", database.url.clone()),
+        ("DATA_DIR", dir.path().display().to_string()),
         ("JWT_SECRET", TEST_SECRET.to_owned()),
         ("LEPTOS_ENV", "DEV".to_owned()),
         ("PUBLIC_ORIGIN", "http://127.0.0.1:3000".to_owned()),
@@ -249,7 +238,7 @@ async fn a_thousand_refreshes_and_logouts_with_unknown_cookies_write_nothing() {
     let app = spawn_app().await;
     let (_, live) = app.login_user().await;
     let rows = row_counts(&app).await;
-    let bytes = database_bytes(&app);
+    let bytes = app.database_bytes().await;
 
     for i in 0..1000 {
         let mut random = [0u8; 32];
@@ -265,7 +254,11 @@ async fn a_thousand_refreshes_and_logouts_with_unknown_cookies_write_nothing() {
     }
 
     assert_eq!(row_counts(&app).await, rows, "no row written");
-    assert_eq!(database_bytes(&app), bytes, "the database did not grow");
+    assert_eq!(
+        app.database_bytes().await,
+        bytes,
+        "the database did not grow"
+    );
     assert_eq!(app.refresh(&live).await.status(), StatusCode::OK);
 }
 
@@ -309,7 +302,7 @@ async fn retention_deletes_what_is_past_its_time_and_keeps_live_sessions() {
         let hash = <sha2::Sha256 as sha2::Digest>::digest(token.as_bytes()).to_vec();
         async move {
             sqlx::query_scalar::<_, String>(
-                "SELECT session_id FROM refresh_tokens WHERE token_hash = ?",
+                "SELECT session_id FROM refresh_tokens WHERE token_hash = $1",
             )
             .bind(hash)
             .fetch_one(db)
@@ -326,19 +319,19 @@ async fn retention_deletes_what_is_past_its_time_and_keeps_live_sessions() {
     // window. (Retention keeps ended sessions 7 days and events 90.)
     for (sql, seconds_ago) in [
         (
-            "UPDATE sessions SET revoked_at = revoked_at - ? WHERE revoked_at IS NOT NULL",
+            "UPDATE sessions SET revoked_at = revoked_at - $1 WHERE revoked_at IS NOT NULL",
             8 * day,
         ),
         (
-            "UPDATE session_revocations SET revoked_at = revoked_at - ?",
+            "UPDATE session_revocations SET revoked_at = revoked_at - $1",
             8 * day,
         ),
         (
-            "UPDATE auth_events SET at = at - ? WHERE kind = 'login_failure'",
+            "UPDATE auth_events SET at = at - $1 WHERE kind = 'login_failure'",
             91 * day,
         ),
         (
-            "UPDATE login_failures SET window_start = window_start - ?",
+            "UPDATE login_failures SET window_start = window_start - $1",
             2 * 3600,
         ),
     ] {
@@ -348,7 +341,7 @@ async fn retention_deletes_what_is_past_its_time_and_keeps_live_sessions() {
             .await
             .unwrap();
     }
-    sqlx::query("UPDATE sessions SET expires_at = ? WHERE id = ?")
+    sqlx::query("UPDATE sessions SET expires_at = $1 WHERE id = $2")
         .bind(jwt_auth::auth::unix_now() - 8 * day)
         .bind(&expired_id)
         .execute(db)

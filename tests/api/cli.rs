@@ -78,3 +78,27 @@ async fn user_remove_deletes_the_account_and_ends_its_sessions() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("no user named"));
 }
+
+#[tokio::test]
+async fn key_generate_prints_a_new_256_bit_key_that_jwt_keys_accepts() {
+    let app = spawn_app().await;
+    let run = || {
+        let output = run_cli(&app, &["key", "generate"], "");
+        assert!(output.status.success());
+        String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    };
+    let (first, second) = (run(), run());
+
+    assert_ne!(first, second);
+    let bytes = base64::Engine::decode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        first.as_bytes(),
+    )
+    .expect("base64url");
+    assert_eq!(bytes.len(), 32);
+    // It works as a key: a server signs with it.
+    let keys = format!("fresh:{first}:active");
+    let app = spawn_app_with(&[("JWT_SECRET", ""), ("JWT_KEYS", &keys)]).await;
+    let (jwt, _) = app.login_user().await;
+    assert_eq!(app.get_secret(Some(&jwt)).await.status(), StatusCode::OK);
+}

@@ -41,11 +41,10 @@ async fn follow(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_refresh_answered_200_survives_kill_9() {
     let dir = tempfile::tempdir().unwrap();
+    let database = new_database(dir.path(), "crash.db").await;
     let vars: HashMap<String, String> = [
-        (
-            "DATABASE_URL",
-            format!("sqlite://{}/crash.db?mode=rwc", dir.path().display()),
-        ),
+        ("DATABASE_URL", database.url.clone()),
+        ("DATA_DIR", dir.path().display().to_string()),
         ("JWT_SECRET", TEST_SECRET.to_owned()),
         ("LEPTOS_ENV", "DEV".to_owned()),
         ("PUBLIC_ORIGIN", "http://127.0.0.1:3000".to_owned()),
@@ -91,14 +90,12 @@ async fn every_refresh_answered_200_survives_kill_9() {
     }
 
     let server = ServerProcess::start(&vars);
-    let db = sqlx::SqlitePool::connect(&vars["DATABASE_URL"])
-        .await
-        .unwrap();
+    let db = connect_any(&vars["DATABASE_URL"]).await;
     for chain in &chains {
         assert!(chain.answered > 0);
         // What was answered was committed first…
         let stored: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM refresh_tokens WHERE token_hash = ?")
+            sqlx::query_scalar("SELECT COUNT(*) FROM refresh_tokens WHERE token_hash = $1")
                 .bind(Sha256::digest(chain.last_answered.as_bytes()).to_vec())
                 .fetch_one(&db)
                 .await

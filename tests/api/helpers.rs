@@ -1,5 +1,10 @@
-//! Test harness: the real server on 127.0.0.1:0 with a fresh SQLite file per test, and typed
+//! Test harness: the real server on 127.0.0.1:0 with a fresh database per test, and typed
 //! helpers for its endpoints.
+//!
+//! The database is a new SQLite file, or, when `TEST_POSTGRES_URL` names a PostgreSQL server
+//! (`scripts/test` starts a throw-away one), a new PostgreSQL database created on it for the
+//! test. Tests reach the database through an `AnyPool` and write their SQL with `$1`-style
+//! parameters, which both backends understand, so every test runs unchanged on both.
 //!
 //! `TEST_LOG=1 cargo test --features ssr …` prints the server's log for the tests that run
 //! (quiet by default, so a failing test's output stays readable).
@@ -8,13 +13,29 @@ use jwt_auth::server::{self, config::Config, state::AppState};
 use leptos::config::LeptosOptions;
 use reqwest::{header, Response, StatusCode};
 use serde_json::{json, Value};
-use sqlx::SqlitePool;
+use sqlx::{AnyPool, AssertSqlSafe, Connection};
 use std::{collections::HashMap, net::SocketAddr, path::PathBuf, sync::Once};
 use tempfile::TempDir;
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
 /// The JWT secret of test servers (so tests can forge tokens with it or with others).
 pub const TEST_SECRET: &str = "integration-test-secret-0123456789abcdef";
+
+/// Two signing secrets for key-rotation tests (`JWT_KEYS="id:secret:state,…"`).
+pub const OLD_KEY_SECRET: &str = "old-signing-key-old-signing-key-0123456789";
+pub const NEW_KEY_SECRET: &str = "new-signing-key-new-signing-key-0123456789";
+
+/// `JWT_KEYS` with key `old` and/or `new` in the given states (`None`: not listed).
+pub fn jwt_keys(old: Option<&str>, new: Option<&str>) -> String {
+    let mut keys = Vec::new();
+    if let Some(state) = new {
+        keys.push(format!("new:{NEW_KEY_SECRET}:{state}"));
+    }
+    if let Some(state) = old {
+        keys.push(format!("old:{OLD_KEY_SECRET}:{state}"));
+    }
+    keys.join(",")
+}
 
 /// An account that exists on every test server (the development demo users).
 #[derive(Debug, Clone, Copy)]
@@ -34,10 +55,122 @@ pub const ADMIN: TestUser = TestUser {
     password: "admin-secret-42",
 };
 
-/// Shows the server's log when `TEST_LOG` is set (once per test binary).
+/// The PostgreSQL server tests run on (`TEST_POSTGRES_URL`, any database on it), if any.
+pub fn postgres_server() -> Option<String> {
+    std::env::var("TEST_POSTGRES_URL")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+}
+
+/// Whether this run uses PostgreSQL.
+pub fn on_postgres() -> bool {
+    postgres_server().is_some()
+}
+
+/// `url` with its database (the path) replaced by `name`.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let after_scheme = base.find("://").map_or(0, |i| i + 3);
+    let authority_end = base[after_scheme..]
+        .find('/')
+        .map_or(base.len(), |i| after_scheme + i);
+    let mut out = format!("{}/{name}", &base[..authority_end]);
+    if !query.is_empty() {
+        out.push('?');
+        out.push_str(query);
+    }
+    out
+}
+
+/// A database made for a test; a PostgreSQL one is dropped with this value.
+pub struct TestDatabase {
+    /// Its `DATABASE_URL`.
+    pub url: String,
+    /// The PostgreSQL database's name.
+    pg_name: Option<String>,
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some(name) = self.pg_name.take() {
+            drop_database(name);
+        }
+    }
+}
+
+/// A new, empty database for one server (or a group of instances): a SQLite file `name` in
+/// `dir`, or a new PostgreSQL database.
+pub async fn new_database(dir: &std::path::Path, name: &str) -> TestDatabase {
+    let Some(server) = postgres_server() else {
+        return TestDatabase {
+            url: format!("sqlite://{}/{name}?mode=rwc", dir.display()),
+            pg_name: None,
+        };
+    };
+    let mut bytes = [0u8; 8];
+    getrandom(&mut bytes);
+    let db_name = format!(
+        "jwt_auth_test_{}",
+        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    );
+    let mut admin = sqlx::PgConnection::connect(&server)
+        .await
+        .expect("connect to TEST_POSTGRES_URL");
+    // The name is ours (hex digits), never input: formatting it into the statement is safe.
+    sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {db_name}")))
+        .execute(&mut admin)
+        .await
+        .expect("create test database");
+    let _ = admin.close().await;
+    TestDatabase {
+        url: with_database(&server, &db_name),
+        pg_name: Some(db_name),
+    }
+}
+
+/// Drops a test's PostgreSQL database, without waiting (the cluster is thrown away at the end
+/// of the run anyway; this only keeps it small).
+fn drop_database(name: String) {
+    let Some(server) = postgres_server() else {
+        return;
+    };
+    std::thread::spawn(move || {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        runtime.block_on(async {
+            if let Ok(mut admin) = sqlx::PgConnection::connect(&server).await {
+                let statement = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                let _ = sqlx::query(AssertSqlSafe(statement))
+                    .execute(&mut admin)
+                    .await;
+            }
+        });
+    });
+}
+
+fn getrandom(bytes: &mut [u8]) {
+    use std::io::Read;
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(bytes))
+        .expect("/dev/urandom");
+}
+
+/// A pool on a test's database (either backend), for what a test inspects directly.
+pub async fn connect_any(database_url: &str) -> AnyPool {
+    init_test_log();
+    AnyPool::connect(database_url).await.expect("open db")
+}
+
+/// Shows the server's log when `TEST_LOG` is set (once per test binary), and lets `AnyPool`
+/// open both backends.
 fn init_test_log() {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
+        sqlx::any::install_default_drivers();
         if std::env::var_os("TEST_LOG").is_some() {
             let filter = tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,jwt_auth=debug".into());
@@ -62,8 +195,11 @@ pub struct TestApp {
     pub state: AppState,
     /// A second connection pool to the server's database, for arranging time ("the rotation
     /// was a minute ago") and inspecting what was stored.
-    pool: SqlitePool,
+    pool: AnyPool,
     dir: TempDir,
+    /// The database this server was made with (`None` for a second instance, which only
+    /// borrows the first one's).
+    owned_database: Option<TestDatabase>,
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<anyhow::Result<()>>>,
 }
@@ -77,15 +213,23 @@ pub async fn spawn_app() -> TestApp {
 /// (development mode with demo users, [`TEST_SECRET`], a database in a new temp folder).
 /// A variable set to `""` is removed.
 pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
+    init_test_log();
     let dir = tempfile::tempdir().expect("temp dir");
+    let database = new_database(dir.path(), "test.db").await;
     let mut vars = HashMap::from([
-        (
-            "DATABASE_URL".to_owned(),
-            format!("sqlite://{}/test.db?mode=rwc", dir.path().display()),
-        ),
+        ("DATABASE_URL".to_owned(), database.url.clone()),
+        ("DATA_DIR".to_owned(), dir.path().display().to_string()),
         ("JWT_SECRET".to_owned(), TEST_SECRET.to_owned()),
         ("LEPTOS_ENV".to_owned(), "DEV".to_owned()),
     ]);
+    apply(&mut vars, overrides);
+    let mut app = start(dir, vars).await;
+    app.owned_database = Some(database);
+    app
+}
+
+/// Sets each variable, removing those set to `""`.
+fn apply(vars: &mut HashMap<String, String>, overrides: &[(&str, &str)]) {
     for (k, v) in overrides {
         if v.is_empty() {
             vars.remove(*k);
@@ -93,7 +237,6 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
             vars.insert((*k).to_owned(), (*v).to_owned());
         }
     }
-    start(dir, vars).await
 }
 
 /// Binds 127.0.0.1 on `port` (0: any free port).
@@ -137,12 +280,9 @@ async fn start_on(
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client");
-    let pool = SqlitePool::connect(&format!(
-        "sqlite://{}",
-        dir.path().join("test.db").display()
-    ))
-    .await
-    .expect("open db");
+    let pool = AnyPool::connect(&vars["DATABASE_URL"])
+        .await
+        .expect("open db");
     TestApp {
         addr,
         client,
@@ -150,6 +290,7 @@ async fn start_on(
         state,
         pool,
         dir,
+        owned_database: None,
         shutdown: Some(tx),
         handle: Some(handle),
     }
@@ -182,23 +323,61 @@ impl TestApp {
         format!("http://{}{}", self.addr, path)
     }
 
-    /// Path of the SQLite file.
-    pub fn db_path(&self) -> PathBuf {
-        self.dir.path().join("test.db")
+    /// The data folder (`DATA_DIR`): where a generated development secret is kept.
+    pub fn data_dir(&self) -> PathBuf {
+        PathBuf::from(&self.vars["DATA_DIR"])
+    }
+
+    /// The bytes the database takes: the SQLite file with its WAL, or the PostgreSQL
+    /// database's size.
+    pub async fn database_bytes(&self) -> u64 {
+        if on_postgres() {
+            let bytes: i64 = sqlx::query_scalar("SELECT pg_database_size(current_database())")
+                .fetch_one(&self.pool)
+                .await
+                .expect("pg_database_size");
+            return bytes.unsigned_abs();
+        }
+        ["", "-wal", "-shm"]
+            .iter()
+            .map(|suffix| {
+                let path = format!("{}{suffix}", self.dir.path().join("test.db").display());
+                std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+            })
+            .sum()
     }
 
     /// The test's own pool on the server's database (see the field).
-    pub fn db(&self) -> &SqlitePool {
+    pub fn db(&self) -> &AnyPool {
         &self.pool
     }
 
     /// Stops the server (waiting for it to finish) and starts a new one on the same database
     /// and configuration.
-    pub async fn restart(mut self) -> TestApp {
+    pub async fn restart(self) -> TestApp {
+        self.restart_with(&[]).await
+    }
+
+    /// Like [`TestApp::restart`], with these variables changed (`""` removes one): a rolling
+    /// configuration change, such as a new signing key.
+    pub async fn restart_with(mut self, overrides: &[(&str, &str)]) -> TestApp {
         self.stop().await;
-        let vars = std::mem::take(&mut self.vars);
+        let mut vars = std::mem::take(&mut self.vars);
+        apply(&mut vars, overrides);
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"));
-        start_on(bind(self.addr.port()).await, dir, vars).await
+        let owned = self.owned_database.take();
+        let mut app = start_on(bind(self.addr.port()).await, dir, vars).await;
+        app.owned_database = owned;
+        app
+    }
+
+    /// Another instance of the same deployment: its own port and process state, the same
+    /// database, data folder, public origin and keys, with `overrides` on top. Dropping it
+    /// leaves the database to this one.
+    pub async fn second_instance(&self, overrides: &[(&str, &str)]) -> TestApp {
+        let mut vars = self.vars.clone();
+        apply(&mut vars, overrides);
+        start_on(bind(0).await, tempfile::tempdir().expect("temp dir"), vars).await
     }
 
     /// Shuts the server down and says how long it took to finish.

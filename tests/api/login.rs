@@ -54,7 +54,7 @@ async fn the_access_token_is_hs256_with_the_documented_claims() {
 
     assert_eq!(
         decode_part(jwt, 0),
-        serde_json::json!({"alg": "HS256", "typ": "at+jwt"})
+        serde_json::json!({"alg": "HS256", "typ": "at+jwt", "kid": "default"})
     );
     let claims = decode_part(jwt, 1);
     assert_eq!(claims["iss"], app.issuer());

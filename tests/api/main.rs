@@ -1,5 +1,5 @@
-//! Integration tests: the real server over real HTTP (127.0.0.1:0), one fresh SQLite database per
-//! test, short TTLs where a test needs them.
+//! Integration tests: the real server over real HTTP (127.0.0.1:0), one fresh database per test
+//! (SQLite, or PostgreSQL when `TEST_POSTGRES_URL` is set), short TTLs where a test needs them.
 
 mod helpers;
 
@@ -8,6 +8,8 @@ mod account;
 mod admin;
 mod cli;
 mod crash;
+mod instances;
+mod keys;
 mod login;
 mod logout;
 mod malformed;

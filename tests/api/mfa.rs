@@ -431,3 +431,36 @@ async fn an_admin_or_the_command_line_can_reset_a_second_factor() {
     let body: Value = app.login_as(USER).await.json().await.unwrap();
     assert!(body["jwt"].is_string());
 }
+
+#[tokio::test]
+async fn a_key_rotation_reseals_second_factors_so_dropping_the_old_key_keeps_them() {
+    let app = spawn_app_with(&[
+        ("JWT_SECRET", ""),
+        ("JWT_KEYS", &jwt_keys(Some("active"), None)),
+    ])
+    .await;
+    let (jwt, _) = app.tokens(USER).await;
+    let (secret, _) = enrol(&app, &jwt).await;
+
+    // Rotation: the new key signs, the old one only verifies. Start-up seals again.
+    let app = app
+        .restart_with(&[("JWT_KEYS", &jwt_keys(Some("verify"), Some("active")))])
+        .await;
+    let key_id: String = sqlx::query_scalar("SELECT key_id FROM totp_factors")
+        .fetch_one(app.db())
+        .await
+        .unwrap();
+    assert_eq!(key_id, "new");
+    // The old key is dropped; the factor still opens.
+    let app = app
+        .restart_with(&[("JWT_KEYS", &jwt_keys(None, Some("active")))])
+        .await;
+
+    let challenge = first_step(&app, USER).await;
+    let response = second_step(
+        &app,
+        json!({"challenge": challenge, "code": code(&secret, 1)}),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+}

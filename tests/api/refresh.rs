@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 /// Moves every rotation of the database `seconds` into the past.
 async fn rotations_happened_ago(app: &TestApp, seconds: i64) {
     sqlx::query(
-        "UPDATE refresh_tokens SET rotated_at = rotated_at - ? WHERE rotated_at IS NOT NULL",
+        "UPDATE refresh_tokens SET rotated_at = rotated_at - $1 WHERE rotated_at IS NOT NULL",
     )
     .bind(seconds)
     .execute(app.db())

@@ -8,7 +8,7 @@ async fn sessions_and_the_generated_dev_secret_survive_a_restart() {
     // No JWT_SECRET: development mode generates one and keeps it in the data folder.
     let app = spawn_app_with(&[("JWT_SECRET", "")]).await;
     let (jwt, refresh_token) = app.login_user().await;
-    let secret_file = app.db_path().with_file_name("jwt-secret");
+    let secret_file = app.data_dir().join("jwt-secret");
     assert!(secret_file.exists());
 
     let app = app.restart().await;

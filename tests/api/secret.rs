@@ -24,6 +24,8 @@ fn sign(alg: Algorithm, claims: &Value, secret: &[u8]) -> String {
 fn sign_typed(alg: Algorithm, typ: Option<&str>, claims: &Value, secret: &[u8]) -> String {
     let mut header = Header::new(alg);
     header.typ = typ.map(str::to_owned);
+    // The key id `JWT_SECRET` gets.
+    header.kid = Some("default".to_owned());
     jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(secret).unwrap()).unwrap()
 }
 
@@ -109,7 +111,7 @@ async fn other_hmac_algorithms_are_rejected_even_with_the_right_secret() {
 #[tokio::test]
 async fn alg_none_is_rejected() {
     let app = spawn_app().await;
-    let head = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"at+jwt"}"#);
+    let head = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"at+jwt","kid":"default"}"#);
     let body = URL_SAFE_NO_PAD.encode(claims(&app, now() + 600).to_string());
     assert_rejected(&app, Some(&format!("{head}.{body}.")), "invalid_token").await;
 }
@@ -119,7 +121,7 @@ async fn rs256_key_confusion_is_rejected() {
     let app = spawn_app().await;
     // An RS256 header over a signature made with HMAC: what an attacker tries when a server
     // would use its public key as an HMAC secret.
-    let head = URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","typ":"at+jwt"}"#);
+    let head = URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","typ":"at+jwt","kid":"default"}"#);
     let body = URL_SAFE_NO_PAD.encode(claims(&app, now() + 600).to_string());
     let signing_input = format!("{head}.{body}");
     let signature = jsonwebtoken::crypto::sign(
