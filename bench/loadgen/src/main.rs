@@ -2,10 +2,15 @@
 //!
 //! ```text
 //! jwt-auth-loadgen login-flood URL [--waves N] [--per-wave N] [--server-pid PID]
+//! jwt-auth-loadgen refresh URL[,URL…] [--sessions N] [--secs S] [--label TEXT]
 //! ```
 //! `login-flood`: the p50/p99 latency of `GET /api/secret-number` for a logged-in client, idle
 //! and while waves of parallel bad logins (each from its own 127.x.y.z address) run, and the
 //! server's peak RSS.
+//!
+//! `refresh`: N sessions refresh in a closed loop for S seconds, each presenting the cookie its
+//! previous refresh returned; with several URLs (instances on one database) each session's
+//! requests go round-robin over them. Prints refreshes per second and the latency percentiles.
 
 use serde_json::{json, Value};
 use std::net::IpAddr;
@@ -145,11 +150,95 @@ async fn login_flood(args: &[String]) {
     }
 }
 
+/// The refresh cookie a response sets.
+fn refresh_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("__Host-jwt_auth_refresh="))
+        .and_then(|v| v.split(';').next())
+        .and_then(|v| v.split_once('='))
+        .map(|(_, value)| value.to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+async fn refresh(args: &[String]) {
+    let urls: Vec<String> = args.get(2).expect("URL").split(',').map(str::to_owned).collect();
+    let sessions: usize = arg(args, "--sessions").map_or(32, |v| v.parse().expect("--sessions"));
+    let secs: u64 = arg(args, "--secs").map_or(10, |v| v.parse().expect("--secs"));
+    let label = arg(args, "--label").unwrap_or_else(|| urls.join(","));
+    let client = reqwest::Client::new();
+    let mut cookies = Vec::new();
+    for i in 0..sessions {
+        let url = &urls[i % urls.len()];
+        let response = client
+            .post(format!("{url}/api/login"))
+            .json(&json!({"username": "user", "password": "user-secret-42"}))
+            .send()
+            .await
+            .expect("login");
+        assert!(response.status().is_success(), "login: {}", response.status());
+        cookies.push(refresh_cookie(&response).expect("refresh cookie"));
+    }
+    let started = Instant::now();
+    let until = started + Duration::from_secs(secs);
+    let workers = cookies.into_iter().enumerate().map(|(i, mut cookie)| {
+        let client = client.clone();
+        let urls = urls.clone();
+        tokio::spawn(async move {
+            let (mut latencies, mut errors) = (Vec::new(), 0usize);
+            let mut n = i;
+            while Instant::now() < until {
+                let url = &urls[n % urls.len()];
+                n += 1;
+                let sent = Instant::now();
+                let response = client
+                    .post(format!("{url}/api/refresh"))
+                    .header(reqwest::header::COOKIE, format!("__Host-jwt_auth_refresh={cookie}"))
+                    .json(&json!({}))
+                    .send()
+                    .await;
+                match response {
+                    Ok(r) if r.status().is_success() => {
+                        cookie = refresh_cookie(&r).expect("rotated cookie");
+                        let _ = r.bytes().await;
+                        latencies.push(sent.elapsed());
+                    }
+                    _ => errors += 1,
+                }
+            }
+            (latencies, errors)
+        })
+    });
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for worker in futures::future::join_all(workers).await {
+        let (latencies, failed) = worker.expect("worker");
+        all.extend(latencies);
+        errors += failed;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    all.sort();
+    println!(
+        "  {label:<28} {:>7.0} refreshes/s  p50 {:6.2} ms  p99 {:6.2} ms  (n={}, errors {errors}, {sessions} sessions)",
+        all.len() as f64 / elapsed,
+        ms(percentile(&all, 0.50)),
+        ms(percentile(&all, 0.99)),
+        all.len()
+    );
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
         Some("login-flood") => login_flood(&args).await,
-        _ => eprintln!("usage: jwt-auth-loadgen login-flood URL [--waves N] [--per-wave N] [--server-pid PID]"),
+        Some("refresh") => refresh(&args).await,
+        _ => eprintln!(
+            "usage: jwt-auth-loadgen login-flood URL [--waves N] [--per-wave N] [--server-pid PID]\n\
+             \x20      jwt-auth-loadgen refresh URL[,URL…] [--sessions N] [--secs S] [--label TEXT]"
+        ),
     }
 }
