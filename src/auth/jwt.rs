@@ -15,7 +15,8 @@
 //! invalid; the `kid` only selects among our keys and never chooses the algorithm.
 
 use crate::model::{Amr, Role};
-use jsonwebtoken::{errors::ErrorKind, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
 
 /// The `typ` header of our access tokens (RFC 9068 §2.1).
@@ -74,7 +75,6 @@ pub struct JwtKeys {
     encoding: EncodingKey,
     /// Every key that verifies, the active one included, by `kid`.
     decoding: Vec<(String, DecodingKey)>,
-    validation: Validation,
     settings: TokenSettings,
 }
 
@@ -114,12 +114,6 @@ impl JwtKeys {
         verify_only: &[NamedKey<'_>],
         settings: TokenSettings,
     ) -> Result<Self, jsonwebtoken::errors::Error> {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = settings.leeway_secs.unsigned_abs();
-        validation.validate_exp = true;
-        validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
-        validation.set_issuer(&[&settings.issuer]);
-        validation.set_audience(&[&settings.audience]);
         let mut decoding = Vec::with_capacity(1 + verify_only.len());
         for key in std::iter::once(&active).chain(verify_only) {
             decoding.push((key.kid.to_owned(), DecodingKey::from_secret(key.secret)?));
@@ -128,7 +122,6 @@ impl JwtKeys {
             active_kid: active.kid.to_owned(),
             encoding: EncodingKey::from_secret(active.secret)?,
             decoding,
-            validation,
             settings,
         })
     }
@@ -177,31 +170,74 @@ impl JwtKeys {
 
     /// Verifies signature, algorithm, type, issuer, audience and times at `now`, and returns
     /// the claims.
+    ///
+    /// In the order RFC 8725 asks for: the header first (HS256, `at+jwt`, a `kid` we hold),
+    /// then the signature, and only then anything in the payload, which is parsed once.
     pub fn verify(&self, token: &str, now: i64) -> Result<Claims, TokenError> {
-        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
-        let kid = header.kid.as_deref().ok_or(TokenError::Invalid)?;
+        let mut parts = token.split('.');
+        let (Some(header), Some(payload), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(TokenError::Invalid);
+        };
+        let jose: JoseHeader = decode_json(header)?;
+        // RFC 9068 §4: `at+jwt`, or its full media type, compared case-insensitively.
+        let typ_ok = jose.typ.as_deref().is_some_and(|typ| {
+            typ.eq_ignore_ascii_case(ACCESS_TOKEN_TYP)
+                || typ.eq_ignore_ascii_case("application/at+jwt")
+        });
+        if jose.alg != "HS256" || !typ_ok || jose.crit.is_some() {
+            return Err(TokenError::Invalid);
+        }
+        let kid = jose.kid.as_deref().ok_or(TokenError::Invalid)?;
         let (_, key) = self
             .decoding
             .iter()
             .find(|(id, _)| id == kid)
             .ok_or(TokenError::Invalid)?;
-        let data =
-            jsonwebtoken::decode::<Claims>(token, key, &self.validation).map_err(|e| {
-                match e.kind() {
-                    ErrorKind::ExpiredSignature => TokenError::Expired,
-                    _ => TokenError::Invalid,
-                }
-            })?;
-        // RFC 9068 §4: `at+jwt`, or its full media type, compared case-insensitively.
-        let typ_ok = data.header.typ.as_deref().is_some_and(|typ| {
-            typ.eq_ignore_ascii_case(ACCESS_TOKEN_TYP)
-                || typ.eq_ignore_ascii_case("application/at+jwt")
-        });
-        if !typ_ok || data.claims.iat > now.saturating_add(self.settings.leeway_secs) {
+        let signed = &token[..header.len() + 1 + payload.len()];
+        // HS256 whatever the header said (it was checked above, never used to choose);
+        // `verify` compares in constant time.
+        let genuine =
+            jsonwebtoken::crypto::verify(signature, signed.as_bytes(), key, Algorithm::HS256)
+                .map_err(|_| TokenError::Invalid)?;
+        if !genuine {
             return Err(TokenError::Invalid);
         }
-        Ok(data.claims)
+        let claims: Claims = decode_json(payload)?;
+        if claims.iss != self.settings.issuer || claims.aud != self.settings.audience {
+            return Err(TokenError::Invalid);
+        }
+        let leeway = self.settings.leeway_secs;
+        if claims.iat > now.saturating_add(leeway) {
+            return Err(TokenError::Invalid);
+        }
+        if claims.exp < now.saturating_sub(leeway) {
+            return Err(TokenError::Expired);
+        }
+        Ok(claims)
     }
+}
+
+/// The JOSE header fields we look at; the others are ignored.
+#[derive(Deserialize)]
+struct JoseHeader {
+    alg: String,
+    #[serde(default)]
+    typ: Option<String>,
+    #[serde(default)]
+    kid: Option<String>,
+    /// Extensions the token says must be understood (RFC 7515 §4.1.11): we understand none.
+    #[serde(default)]
+    crit: Option<serde::de::IgnoredAny>,
+}
+
+/// A base64url (unpadded) JSON segment of a token.
+fn decode_json<T: serde::de::DeserializeOwned>(segment: &str) -> Result<T, TokenError> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|_| TokenError::Invalid)?;
+    serde_json::from_slice(&bytes).map_err(|_| TokenError::Invalid)
 }
 
 #[cfg(test)]
@@ -521,5 +557,57 @@ mod tests {
         for token in [lying_new, lying_old] {
             assert_eq!(rotated.verify(&token, now()), Err(TokenError::Invalid));
         }
+    }
+
+    #[test]
+    fn the_signature_is_checked_before_anything_in_the_payload() {
+        // An expired token with a wrong signature is invalid, not "expired": nothing in an
+        // unauthenticated payload is believed, not even its expiry.
+        let forged = forge(
+            HEADER,
+            &claims_json(now() - 5),
+            b"not-the-key-not-the-key-not-the-key",
+        );
+        assert_eq!(keys().verify(&forged, now()), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn odd_headers_and_shapes_are_invalid() {
+        let claims = claims_json(now() + 600);
+        for header in [
+            r#"{"alg":"hs256","typ":"at+jwt","kid":"k1"}"#,
+            r#"{"alg":"HS256","alg":"none","typ":"at+jwt","kid":"k1"}"#,
+            r#"{"alg":"HS256","typ":"at+jwt","kid":"k1","kid":"k2"}"#,
+            r#"["HS256"]"#,
+            r#"{"alg":"HS256","typ":"at+jwt","kid":"k1","crit":["exp"]}"#,
+            "not json",
+        ] {
+            let token = forge(header, &claims, SECRET);
+            assert_eq!(
+                keys().verify(&token, now()),
+                Err(TokenError::Invalid),
+                "{header}"
+            );
+        }
+        let good = forge(HEADER, &claims, SECRET);
+        for token in [
+            format!("{good}."),
+            format!("{good}.x"),
+            format!(".{good}"),
+            good.replacen('.', "..", 1),
+        ] {
+            assert_eq!(
+                keys().verify(&token, now()),
+                Err(TokenError::Invalid),
+                "{token}"
+            );
+        }
+        // An unknown header field is ignored, as RFC 7515 allows for non-critical ones.
+        let extra = forge(
+            r#"{"alg":"HS256","typ":"at+jwt","kid":"k1","x5u":"https://evil.example"}"#,
+            &claims,
+            SECRET,
+        );
+        assert!(keys().verify(&extra, now()).is_ok());
     }
 }
