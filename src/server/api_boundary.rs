@@ -69,11 +69,8 @@ async fn check_request(request: Request, origin: &PublicOrigin) -> Result<Reques
         parts.method,
         Method::POST | Method::PUT | Method::PATCH | Method::DELETE
     );
-    if unsafe_method && is_cross_site(&parts.headers, origin) {
-        let message = format!(
-            "Cross-site requests are not allowed: this API accepts requests from {origin} only."
-        );
-        return Err(ApiError::with_message(ErrorCode::Forbidden, message));
+    if unsafe_method {
+        refuse_cross_site(&parts.headers, origin)?;
     }
     if parts.method != Method::POST {
         return Ok(Request::from_parts(parts, body));
@@ -105,6 +102,17 @@ async fn check_request(request: Request, origin: &PublicOrigin) -> Result<Reques
         .headers
         .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
     Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
+/// 403 for a cross-site request (see [`is_cross_site`]).
+pub fn refuse_cross_site(headers: &HeaderMap, origin: &PublicOrigin) -> Result<(), ApiError> {
+    if is_cross_site(headers, origin) {
+        let message = format!(
+            "Cross-site requests are not allowed: this API accepts requests from {origin} only."
+        );
+        return Err(ApiError::with_message(ErrorCode::Forbidden, message));
+    }
+    Ok(())
 }
 
 /// `Sec-Fetch-Site: cross-site`, or an `Origin` other than ours (`null` included).

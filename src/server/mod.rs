@@ -11,6 +11,7 @@ pub mod device;
 pub mod error;
 pub mod extract;
 pub mod handlers;
+pub mod hot_path;
 pub mod page_session;
 pub mod retention;
 pub mod revocation_sync;
@@ -22,21 +23,21 @@ use crate::auth::accounts;
 use crate::server::{config::Config, state::AppState};
 use anyhow::Context;
 use axum::{
-    error_handling::HandleErrorLayer,
     extract::ConnectInfo,
     middleware,
     response::{IntoResponse, Response},
-    routing::any,
-    BoxError, Router,
+    routing::{any, get},
+    Router,
 };
-use http::{header, HeaderValue, StatusCode, Uri};
+use futures::future::Either;
+use http::{header, HeaderValue, StatusCode};
 use hyper::body::Incoming;
 use hyper_util::{rt::TokioIo, rt::TokioTimer, server::graceful::GracefulShutdown};
 use leptos::config::LeptosOptions;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list_with_exclusions, LeptosRoutes};
 use std::{future::Future, sync::Arc, time::Duration};
 use tokio::{net::TcpListener, sync::Semaphore, task::JoinSet};
-use tower::{limit::GlobalConcurrencyLimitLayer, Service, ServiceBuilder};
+use tower::Service;
 use tower_http::{
     catch_panic::CatchPanicLayer,
     compression::CompressionLayer,
@@ -114,7 +115,9 @@ pub fn prepare_data_dir(database_url: &str) -> anyhow::Result<()> {
 
 /// The whole application as an axum router.
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    // The hot path is a plain handler (see `hot_path`), not leptos_axum's server-function route.
+    let routes =
+        generate_route_list_with_exclusions(App, Some(vec![hot_path::SECRET_NUMBER_PATH.into()]));
     let limits = state.config.limits;
     // HSTS only in production: on a development http:// origin it would be ignored at best.
     let production = state.config.mode == config::Mode::Production;
@@ -132,7 +135,7 @@ pub fn router(state: AppState) -> Router {
             "{}/{}",
             options.site_root, options.site_pkg_dir
         )));
-    Router::new()
+    let app = Router::new()
         .nest_service(&format!("/{}", options.site_pkg_dir), pkg_files)
         .leptos_routes(&state, routes, move || shell(shell_options.clone()))
         // Unknown API paths get a JSON 404 instead of the HTML not-found page.
@@ -180,29 +183,21 @@ pub fn router(state: AppState) -> Router {
         .layer(
             TraceLayer::new_for_http()
                 .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
+        );
+    Router::new()
+        .route(
+            hot_path::SECRET_NUMBER_PATH,
+            get(hot_path::secret_number).fallback(hot_path::method_not_allowed),
         )
-        // Past the cap of requests in flight, answer 503 at once instead of queueing without
-        // bound.
-        .layer(
-            ServiceBuilder::new()
-                .layer(HandleErrorLayer::new(overloaded))
-                .load_shed()
-                // Global: one count across every route (a plain concurrency limit would give
-                // each route its own).
-                .layer(GlobalConcurrencyLimitLayer::new(
-                    limits.max_in_flight_requests,
-                )),
-        )
+        .merge(app)
         .with_state(state)
 }
 
-/// The answer when every in-flight slot is taken (or a layer failed).
-async fn overloaded(uri: Uri, err: BoxError) -> Response {
-    if !err.is::<tower::load_shed::error::Overloaded>() {
-        tracing::error!(error = %err, "request failed in a middleware layer");
-    }
+/// The answer when every in-flight slot is taken (`MAX_IN_FLIGHT_REQUESTS`, counted in
+/// `serve`): the API's JSON 503, or a plain one for pages, with `Retry-After`.
+fn overloaded_response(path: &str) -> Response {
     let busy = ApiError::server_busy(1);
-    if uri.path().starts_with(api_boundary::API_PREFIX) {
+    if path.starts_with(api_boundary::API_PREFIX) {
         return busy.into_response();
     }
     let mut response = (StatusCode::SERVICE_UNAVAILABLE, busy.message).into_response();
@@ -229,7 +224,8 @@ pub async fn serve(
         tokio::spawn(revocation_sync::run(state.auth.clone())),
         tokio::spawn(retention::run(state.config.clone(), state.auth.clone())),
     ];
-    let app = router(state);
+    let app = router(state.clone());
+    let in_flight = Arc::new(Semaphore::new(limits.max_in_flight_requests));
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(Duration::from_secs(limits.header_read_timeout_secs));
@@ -259,9 +255,32 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
+        let state = state.clone();
+        let in_flight = in_flight.clone();
         let service = hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
-            request.extensions_mut().insert(ConnectInfo(peer));
-            app.clone().call(request.map(axum::body::Body::new))
+            // Past the cap of requests in flight, answer 503 at once instead of queueing
+            // without bound. The permit lives until the response is produced.
+            let permit = in_flight.clone().try_acquire_owned();
+            let path = request.uri().path();
+            let answered = match &permit {
+                Err(_) => Some(overloaded_response(path)),
+                Ok(_) if hot_path::is_hot(request.method(), path) => {
+                    Some(hot_path::answer(&state, request.headers()))
+                }
+                Ok(_) => None,
+            };
+            let response = match answered {
+                Some(response) => Either::Left(std::future::ready(Ok(response))),
+                None => {
+                    request.extensions_mut().insert(ConnectInfo(peer));
+                    Either::Right(app.clone().call(request.map(axum::body::Body::new)))
+                }
+            };
+            async move {
+                let response = response.await;
+                drop(permit);
+                response
+            }
         });
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
         connections.spawn(async move {

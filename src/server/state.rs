@@ -18,12 +18,31 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use std::{sync::Arc, time::Duration};
 
-/// Everything a request may need. Cheap to clone (pointers).
-#[derive(Clone, FromRef)]
-pub struct AppState {
+/// Everything a request may need. One pointer: axum clones the state for every extractor and
+/// middleware of every request, and `LeptosOptions` alone is a dozen strings.
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+/// What [`AppState`] points to.
+pub struct Shared {
     pub leptos_options: LeptosOptions,
     pub auth: Arc<Auth>,
     pub config: Arc<Config>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// For leptos_axum's handlers (file and error handler, SSR), which extract it.
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
 }
 
 impl AppState {
@@ -82,10 +101,10 @@ impl AppState {
                 per_minute: config.login_rate_per_min,
             }),
         };
-        Ok(Self {
+        Ok(Self(Arc::new(Shared {
             leptos_options,
             auth: Arc::new(auth),
             config: Arc::new(config),
-        })
+        })))
     }
 }

@@ -215,3 +215,24 @@ async fn a_token_issued_in_the_future_is_invalid_token() {
 
     assert_rejected(&app, Some(&token), "invalid_token").await;
 }
+
+#[tokio::test]
+async fn answers_carry_the_security_headers_and_other_methods_get_a_json_405() {
+    let app = spawn_app().await;
+    let (jwt, _) = app.login_user().await;
+    let ok = app.get_secret(Some(&jwt)).await;
+    let refused = app.get_secret(None).await;
+    for response in [&ok, &refused] {
+        let headers = response.headers();
+        assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+        assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY");
+        assert_eq!(headers[header::REFERRER_POLICY], "same-origin");
+        assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+    }
+
+    let post = app.post_with("/api/secret-number", &json!({}), &jwt).await;
+    assert_eq!(post.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(post.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert_eq!(error_code(post).await, "method_not_allowed");
+}
