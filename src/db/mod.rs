@@ -59,6 +59,9 @@ pub enum DbError {
     /// A migration could not be applied at start-up.
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The task that commits writes has stopped (the server is shutting down).
+    #[error("the database writer has stopped")]
+    Closed,
 }
 
 impl From<sqlx::Error> for DbError {

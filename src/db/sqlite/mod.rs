@@ -4,7 +4,8 @@
 //! queue instead of failing with `SQLITE_BUSY`; `synchronous = FULL` makes every committed
 //! transaction durable across a crash or power loss. Every step that writes runs in one
 //! `BEGIN IMMEDIATE` transaction, which takes SQLite's write lock at once: the steps that check
-//! and then write (rotation) cannot interleave.
+//! and then write (rotation) cannot interleave. Refresh rotations, the frequent write, are
+//! group-committed (`group_commit`).
 
 use super::{
     AccountChange, ChallengeRow, Counter, DbError, EventFilter, EventRow, Liveness, LoginCounts,
@@ -19,6 +20,8 @@ use sqlx::sqlite::{
 use sqlx::{Sqlite, Transaction};
 use std::{str::FromStr, time::Duration};
 
+mod group_commit;
+
 /// The SQLite store.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -26,6 +29,8 @@ pub struct SqliteStore {
     pool: SqlitePool,
     /// The one writer connection (see `connect`).
     writer: SqlitePool,
+    /// Refresh rotations, group-committed on `writer`.
+    rotations: group_commit::Rotations,
 }
 
 impl SqliteStore {
@@ -57,7 +62,12 @@ impl SqliteStore {
                 .connect_with(options)
                 .await?
         };
-        Ok(Self { pool, writer })
+        let rotations = group_commit::Rotations::start(writer.clone());
+        Ok(Self {
+            pool,
+            writer,
+            rotations,
+        })
     }
 
     async fn write(&self) -> Result<Transaction<'static, Sqlite>, DbError> {
@@ -216,40 +226,7 @@ impl Store for SqliteStore {
         rotation: Rotation<'_>,
         event: NewEvent<'_>,
     ) -> Result<bool, DbError> {
-        let mut tx = self.write().await?;
-        let claimed = sqlx::query(
-            "UPDATE refresh_tokens SET rotated_at = ?1
-             WHERE id = ?2 AND rotated_at IS NULL
-               AND session_id IN (SELECT id FROM sessions WHERE id = ?3 AND revoked_at IS NULL)",
-        )
-        .bind(rotation.now)
-        .bind(rotation.parent_id)
-        .bind(rotation.session_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if claimed != 1 {
-            return Ok(false);
-        }
-        sqlx::query(
-            "INSERT INTO refresh_tokens (token_hash, session_id, parent_id, created_at)
-             VALUES (?, ?, ?, ?)",
-        )
-        .bind(&rotation.child_hash[..])
-        .bind(rotation.session_id)
-        .bind(rotation.parent_id)
-        .bind(rotation.now)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE sessions SET last_used_at = ?, last_ip = ? WHERE id = ?")
-            .bind(rotation.now)
-            .bind(rotation.client.ip_text())
-            .bind(rotation.session_id)
-            .execute(&mut *tx)
-            .await?;
-        insert_event(&mut tx, &event).await?;
-        tx.commit().await?;
-        Ok(true)
+        self.rotations.rotate(rotation, event).await
     }
 
     async fn revoke_session(
