@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 async fn main() -> ExitCode {
     // A missing .env is normal (production sets real environment variables).
     let _ = dotenvy::dotenv();
+    server::memory::tune_allocator();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

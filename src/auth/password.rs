@@ -6,11 +6,17 @@
 //! N memory buffers that are allocated once and reused: memory stays at N × 19 MiB whatever the
 //! load. A request that cannot get a slot within a short wait is refused as busy *before* any
 //! hashing, so a flood turns into fast 503s instead of a queue that grows without bound.
+//!
+//! Buffers that have not been used for a while are freed ([`PasswordHasher::release_idle`],
+//! called every second by the server), so a server that is not logging anyone in right now
+//! does not keep N × 19 MiB resident; the next login allocates again (a page-fault cost of a
+//! few percent of the hash). The server makes sure the allocator really returns such large
+//! blocks to the OS (`server::memory`).
 
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version, ARGON2ID_IDENT};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Memory cost in KiB (= argon2 blocks).
@@ -50,6 +56,8 @@ pub struct PasswordHasher {
     slots: Arc<Semaphore>,
     /// Buffers not in use; at most one per slot ever exists.
     memory: Arc<Mutex<Vec<Memory>>>,
+    /// When a hash last finished.
+    last_used: Arc<Mutex<Instant>>,
     wait: Duration,
     /// A hash of a random password, verified against when the username does not exist so that
     /// an unknown name costs the same time as a wrong password (no user-enumeration oracle).
@@ -76,6 +84,7 @@ impl PasswordHasher {
         Ok(Self {
             slots: Arc::new(Semaphore::new(concurrency.max(1))),
             memory: Arc::new(Mutex::new(vec![memory])),
+            last_used: Arc::new(Mutex::new(Instant::now())),
             wait,
             dummy,
         })
@@ -92,6 +101,23 @@ impl PasswordHasher {
             hasher: self,
             permit,
         })
+    }
+
+    /// Frees the unused buffers if no hash has finished for `idle`; returns how many. A hash
+    /// running now keeps its buffer; the next one allocates a new one.
+    pub fn release_idle(&self, idle: Duration) -> usize {
+        let quiet = self
+            .last_used
+            .lock()
+            .map(|at| at.elapsed() >= idle)
+            .unwrap_or(false);
+        if !quiet {
+            return 0;
+        }
+        self.memory
+            .lock()
+            .map(|mut free| free.drain(..).count())
+            .unwrap_or(0)
     }
 
     /// [`Slot::verify`] in the next free slot.
@@ -136,12 +162,16 @@ impl Slot<'_> {
     ) -> Result<T, HashError> {
         let permit = self.permit;
         let pool = self.hasher.memory.clone();
+        let last_used = self.hasher.last_used.clone();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
             // A slot holder always finds a buffer or makes the one its slot is owed.
             let mut memory = take(&pool).unwrap_or_else(new_memory);
             let result = work(&mut memory);
             give_back(&pool, memory);
+            if let Ok(mut at) = last_used.lock() {
+                *at = Instant::now();
+            }
             result
         })
         .await
@@ -302,5 +332,17 @@ mod tests {
             .all(|r| r == Ok(true)));
         let buffers = hasher.memory.lock().unwrap().len();
         assert!((1..=2).contains(&buffers), "{buffers} buffers for 2 slots");
+    }
+
+    #[tokio::test]
+    async fn idle_buffers_are_freed_and_made_again_when_needed() {
+        let hasher = hasher(2);
+        let phc = hasher.hash("pw".into()).await.unwrap();
+        // Just used: nothing is released.
+        assert_eq!(hasher.release_idle(Duration::from_secs(60)), 0);
+        assert_eq!(hasher.release_idle(Duration::ZERO), 1);
+        assert_eq!(hasher.memory.lock().unwrap().len(), 0);
+        assert_eq!(hasher.verify("pw".into(), Some(phc)).await, Ok(true));
+        assert_eq!(hasher.memory.lock().unwrap().len(), 1);
     }
 }

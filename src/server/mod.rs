@@ -12,6 +12,7 @@ pub mod error;
 pub mod extract;
 pub mod handlers;
 pub mod hot_path;
+pub mod memory;
 pub mod page_session;
 pub mod retention;
 pub mod revocation_sync;
@@ -126,15 +127,17 @@ pub fn router(state: AppState) -> Router {
     };
     let shell_options = state.leptos_options.clone();
     let options = &state.leptos_options;
-    // The WASM, JS and CSS bundle, gzipped on the way out (about 60 % smaller). Only these
-    // static files: compressing API responses that carry tokens next to reflected input would
-    // invite BREACH-style attacks.
+    // The WASM, JS and CSS bundle: the brotli or gzip copies `scripts/run` made at build time
+    // (scripts/lib/compress.mjs) when the browser accepts them, else compressed on the way out
+    // (a development build has no copies). Only these static files: compressing API responses
+    // that carry tokens next to reflected input would invite BREACH-style attacks.
     let pkg_files = tower::ServiceBuilder::new()
         .layer(CompressionLayer::new())
-        .service(ServeDir::new(format!(
-            "{}/{}",
-            options.site_root, options.site_pkg_dir
-        )));
+        .service(
+            ServeDir::new(format!("{}/{}", options.site_root, options.site_pkg_dir))
+                .precompressed_br()
+                .precompressed_gzip(),
+        );
     let app = Router::new()
         .nest_service(&format!("/{}", options.site_pkg_dir), pkg_files)
         .leptos_routes(&state, routes, move || shell(shell_options.clone()))
@@ -223,6 +226,7 @@ pub async fn serve(
     let background = [
         tokio::spawn(revocation_sync::run(state.auth.clone())),
         tokio::spawn(retention::run(state.config.clone(), state.auth.clone())),
+        tokio::spawn(memory::run(state.auth.clone())),
     ];
     let app = router(state.clone());
     let in_flight = Arc::new(Semaphore::new(limits.max_in_flight_requests));
