@@ -13,7 +13,6 @@ use crate::pages::{
 };
 use crate::routes;
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{ProtectedRoute, Redirect, Route, Router, Routes},
     Lazy, SsrMode, StaticSegment,
@@ -36,9 +35,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
+                <link rel="stylesheet" id="leptos" href="/pkg/jwt-auth.css"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
-                <MetaTags/>
+                <leptos_meta::MetaTags/>
             </head>
             <body>
                 <App/>
@@ -69,15 +69,15 @@ fn server_session() -> Option<SessionInfo> {
 /// The application.
 #[component]
 pub fn App() -> impl IntoView {
-    provide_meta_context();
+    // Page titles are rendered into <head> by the server only (see `PageTitle`).
+    #[cfg(feature = "ssr")]
+    leptos_meta::provide_meta_context();
     // Computed on the server and serialised into the page, so hydration starts from the same
     // session the server rendered for.
     let auth = AuthState::new(SharedValue::new(server_session).into_inner());
     provide_context(auth);
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/jwt-auth.css"/>
-        <Title text="jwt-auth"/>
         <Router>
             <SessionSync/>
             <main>

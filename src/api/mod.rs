@@ -53,11 +53,58 @@ pub struct MfaRequired {
 }
 
 /// Body of `POST /api/login`: a session, or the second step.
+///
+/// Serialised untagged (the two bodies differ in their fields); read back through the flat
+/// [`LoginWire`] rather than serde's untagged deserializer, which buffers the whole body in
+/// an intermediate tree first and costs the browser bundle several KB.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
+#[serde(untagged, try_from = "LoginWire")]
 pub enum LoginResponse {
     Token(TokenResponse),
     Mfa(MfaRequired),
+}
+
+/// Every field either body of [`LoginResponse`] can have.
+#[derive(Deserialize)]
+struct LoginWire {
+    #[serde(default)]
+    mfa_required: bool,
+    challenge: Option<String>,
+    jwt: Option<String>,
+    expires_in: Option<u64>,
+    username: Option<String>,
+    role: Option<Role>,
+}
+
+impl TryFrom<LoginWire> for LoginResponse {
+    type Error = &'static str;
+
+    fn try_from(wire: LoginWire) -> Result<Self, Self::Error> {
+        match wire {
+            LoginWire {
+                mfa_required: true,
+                challenge: Some(challenge),
+                ..
+            } => Ok(Self::Mfa(MfaRequired {
+                mfa_required: true,
+                challenge,
+            })),
+            LoginWire {
+                mfa_required: false,
+                jwt: Some(jwt),
+                expires_in: Some(expires_in),
+                username: Some(username),
+                role: Some(role),
+                ..
+            } => Ok(Self::Token(TokenResponse {
+                jwt,
+                expires_in,
+                username,
+                role,
+            })),
+            _ => Err("neither a token response nor a second-step challenge"),
+        }
+    }
 }
 
 /// Who is logged in, as far as the pages need to know (shown in the header, used by guards).
@@ -107,4 +154,46 @@ pub async fn logout() -> Result<(), ApiError> {
 #[server(prefix = "/api", endpoint = "secret-number", input = GetUrl, output = Json, client = AuthClient)]
 pub async fn secret_number() -> Result<SecretNumberResponse, ApiError> {
     crate::server::handlers::secret_number().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn login_responses_read_back_as_the_variant_they_were() {
+        let token = LoginResponse::Token(TokenResponse {
+            jwt: "a.b.c".into(),
+            expires_in: 900,
+            username: "user".into(),
+            role: Role::User,
+        });
+        let mfa = LoginResponse::Mfa(MfaRequired {
+            mfa_required: true,
+            challenge: "opaque".into(),
+        });
+        for response in [token, mfa] {
+            let text = serde_json::to_string(&response).unwrap();
+            assert_eq!(
+                serde_json::from_str::<LoginResponse>(&text).unwrap(),
+                response
+            );
+        }
+        assert_eq!(
+            serde_json::to_value(LoginResponse::Mfa(MfaRequired {
+                mfa_required: true,
+                challenge: "c".into(),
+            }))
+            .unwrap(),
+            serde_json::json!({"mfa_required": true, "challenge": "c"})
+        );
+        for odd in [
+            r#"{}"#,
+            r#"{"mfa_required":true}"#,
+            r#"{"mfa_required":false,"challenge":"c"}"#,
+            r#"{"jwt":"a.b.c","expires_in":900,"username":"user"}"#,
+        ] {
+            assert!(serde_json::from_str::<LoginResponse>(odd).is_err(), "{odd}");
+        }
+    }
 }

@@ -11,8 +11,11 @@ use wasm_bindgen::{closure::Closure, JsCast};
 pub const CHANNEL: &str = "jwt-auth";
 
 /// What one tab tells the others.
+///
+/// Read back through the flat [`TabWire`] instead of serde's internally tagged deserializer,
+/// which buffers the message in an intermediate tree (several KB of WASM for three variants).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case", try_from = "TabWire")]
 pub enum TabMessage {
     /// Someone logged in (the others leave the login page).
     LoggedIn { username: String, role: Role },
@@ -20,6 +23,37 @@ pub enum TabMessage {
     LoggedOut,
     /// The session could not be refreshed any more.
     Expired,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum TabKind {
+    LoggedIn,
+    LoggedOut,
+    Expired,
+}
+
+/// Every field a [`TabMessage`] can have.
+#[derive(Deserialize)]
+struct TabWire {
+    kind: TabKind,
+    username: Option<String>,
+    role: Option<Role>,
+}
+
+impl TryFrom<TabWire> for TabMessage {
+    type Error = &'static str;
+
+    fn try_from(wire: TabWire) -> Result<Self, Self::Error> {
+        Ok(match wire.kind {
+            TabKind::LoggedIn => match (wire.username, wire.role) {
+                (Some(username), Some(role)) => Self::LoggedIn { username, role },
+                _ => return Err("logged_in without username and role"),
+            },
+            TabKind::LoggedOut => Self::LoggedOut,
+            TabKind::Expired => Self::Expired,
+        })
+    }
 }
 
 impl TabMessage {
@@ -83,5 +117,27 @@ mod tests {
             serde_json::to_string(&TabMessage::Expired).unwrap(),
             r#"{"kind":"expired"}"#
         );
+    }
+
+    #[test]
+    fn messages_read_back_and_odd_ones_are_refused() {
+        for message in [
+            TabMessage::LoggedIn {
+                username: "user".into(),
+                role: Role::Admin,
+            },
+            TabMessage::LoggedOut,
+            TabMessage::Expired,
+        ] {
+            let text = serde_json::to_string(&message).unwrap();
+            assert_eq!(serde_json::from_str::<TabMessage>(&text).unwrap(), message);
+        }
+        for odd in [
+            r#"{"kind":"logged_in","username":"user"}"#,
+            r#"{"kind":"rebooted"}"#,
+            r#"{"username":"user","role":"user"}"#,
+        ] {
+            assert!(serde_json::from_str::<TabMessage>(odd).is_err(), "{odd}");
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! Reusable pieces of the UI: `RequireSession` (the guard of every protected route),
-//! `SiteNav` (the header of guarded pages) and `SessionSync` (keeps the session in step with
-//! failed refreshes and other tabs).
+//! `SiteNav` (the header of guarded pages), `SessionSync` (keeps the session in step with
+//! failed refreshes and other tabs) and `PageTitle`.
 
+pub mod page_title;
 pub mod require_session;
 pub mod session_sync;
 pub mod site_nav;

@@ -8,14 +8,15 @@
 //! without the required role gets the 403 page, again without the chunk.
 //!
 //! It also owns the other direction: when the session ends while a guarded page is open (logout
-//! in another tab, a refused refresh), the page leaves for the login page. And it frames every
-//! guarded page with the site navigation. A new protected route is therefore one line:
-//! `view=RequireSession::new(Lazy::<MyRoute>::new())`.
+//! in another tab, a refused refresh), the page leaves for the login page ([`Guarded`]), and it
+//! frames every guarded page with the site navigation. Both live inside the lazy chunks (the
+//! `lazy_page!` view and the lazy 403 page): a first visit to `/login` downloads none of it.
+//! A new protected route is therefore one line: `view=RequireSession::new(Lazy::<MyRoute>::new())`.
 
 use crate::client::auth_state::AuthState;
 use crate::components::site_nav::SiteNav;
 use crate::model::Role;
-use crate::pages::forbidden::Forbidden;
+use crate::pages::forbidden::forbidden_page;
 use crate::routes;
 use leptos::prelude::*;
 use leptos_router::{components::Redirect, hooks::use_navigate, ChooseView};
@@ -75,13 +76,9 @@ fn verdict(access: Access) -> Verdict {
 impl<V: ChooseView> ChooseView for RequireSession<V> {
     async fn choose(self) -> AnyView {
         match verdict(self.access) {
-            Verdict::Allowed => {
-                let page = self.view.choose().await;
-                view! { <LeaveWhenSessionEnds/> <Framed>{page}</Framed> }.into_any()
-            }
-            Verdict::WrongRole => {
-                view! { <LeaveWhenSessionEnds/> <Framed><Forbidden/></Framed> }.into_any()
-            }
+            // The page brings its own frame (`lazy_page!`).
+            Verdict::Allowed => self.view.choose().await,
+            Verdict::WrongRole => forbidden_page().await,
             Verdict::NoSession => view! { <Redirect path=routes::LOGIN/> }.into_any(),
         }
     }
@@ -93,20 +90,10 @@ impl<V: ChooseView> ChooseView for RequireSession<V> {
     }
 }
 
-/// A guarded page: the navigation above its content.
+/// A guarded page: the navigation above its content, and a move to the login page once the
+/// session is gone.
 #[component]
-fn Framed(children: Children) -> impl IntoView {
-    view! {
-        <div class="page">
-            <SiteNav/>
-            {children()}
-        </div>
-    }
-}
-
-/// Sends the visitor to the login page once the session is gone (renders nothing).
-#[component]
-fn LeaveWhenSessionEnds() -> impl IntoView {
+pub fn Guarded(children: Children) -> impl IntoView {
     let auth = expect_context::<AuthState>();
     let navigate = use_navigate();
     Effect::new(move |_| {
@@ -114,4 +101,10 @@ fn LeaveWhenSessionEnds() -> impl IntoView {
             navigate(routes::LOGIN, Default::default());
         }
     });
+    view! {
+        <div class="page">
+            <SiteNav/>
+            {children()}
+        </div>
+    }
 }

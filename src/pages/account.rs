@@ -8,8 +8,8 @@ use crate::api::account::{
 use crate::api::ApiError;
 use crate::client::auth_state::{self, SessionEnd};
 use crate::client::time;
+use crate::components::page_title::PageTitle;
 use leptos::{ev::SubmitEvent, prelude::*, task::spawn_local};
-use leptos_meta::Title;
 use std::{future::Future, pin::Pin, time::Duration};
 
 /// A change the sessions list makes (then reloads).
@@ -28,7 +28,7 @@ const RELOAD_EVERY: Duration = Duration::from_secs(5);
 #[component]
 fn AccountPage() -> impl IntoView {
     view! {
-        <Title text="Account · jwt-auth"/>
+        <PageTitle text="Account · jwt-auth"/>
         <section class="card wide" aria-labelledby="account-title">
             <h1 id="account-title">"Your account"</h1>
             <Sessions/>

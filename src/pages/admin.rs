@@ -7,9 +7,9 @@ use crate::api::admin::{
 };
 use crate::api::ApiError;
 use crate::client::time;
+use crate::components::page_title::PageTitle;
 use crate::model::{EventKind, Role};
 use leptos::{ev::SubmitEvent, prelude::*, task::spawn_local};
-use leptos_meta::Title;
 use std::{future::Future, pin::Pin};
 
 /// Route data for the lazy admin page.
@@ -24,7 +24,7 @@ type Change = Pin<Box<dyn Future<Output = Result<(), ApiError>>>>;
 #[component]
 fn AdminPage() -> impl IntoView {
     view! {
-        <Title text="Admin · jwt-auth"/>
+        <PageTitle text="Admin · jwt-auth"/>
         <section class="card wide" aria-labelledby="admin-title">
             <h1 id="admin-title">"Administration"</h1>
             <Users/>

@@ -3,8 +3,8 @@
 
 use crate::api::{login, login_mfa, ErrorCode, LoginResponse};
 use crate::client::auth_state::AuthState;
+use crate::components::page_title::PageTitle;
 use leptos::{ev::SubmitEvent, prelude::*, task::spawn_local};
-use leptos_meta::Title;
 
 /// Username/password form, and the second step when the account asks for one. The submit
 /// button stays disabled until the WASM has hydrated the page (before that, submitting could
@@ -51,7 +51,7 @@ pub fn LoginPage() -> impl IntoView {
     };
 
     view! {
-        <Title text="Log in · jwt-auth"/>
+        <PageTitle text="Log in · jwt-auth"/>
         <section class="card" aria-labelledby="login-title">
             <h1 id="login-title">"Log in"</h1>
             {move || auth.notice.get().map(|notice| view! {
@@ -89,10 +89,20 @@ pub fn LoginPage() -> impl IntoView {
                     </form>
                 }
             >
-                <SecondStep challenge error/>
+                {move || Suspend::new(second_step(challenge, error))}
             </Show>
         </section>
     }
+}
+
+/// The code step. A chunk of its own in split builds: most logins never need it, so the first
+/// visit to `/login` does not download it (a few KB, fetched when the password was right).
+#[cfg_attr(wasm_split, leptos::lazy)]
+async fn second_step(
+    challenge: RwSignal<Option<String>>,
+    error: RwSignal<Option<String>>,
+) -> AnyView {
+    view! { <SecondStep challenge error/> }.into_any()
 }
 
 /// The code step: one input, for an authenticator code or (after the link) a recovery code.

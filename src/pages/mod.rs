@@ -18,7 +18,10 @@ macro_rules! lazy_page {
 
             fn view(this: Self) -> leptos::prelude::AnyView {
                 let _ = this;
-                leptos::prelude::IntoAny::into_any(leptos::prelude::view! { <$page/> })
+                use $crate::components::require_session::Guarded;
+                leptos::prelude::IntoAny::into_any(
+                    leptos::prelude::view! { <Guarded><$page/></Guarded> },
+                )
             }
         }
 
@@ -30,7 +33,10 @@ macro_rules! lazy_page {
 
             async fn view(this: Self) -> leptos::prelude::AnyView {
                 let _ = this;
-                leptos::prelude::IntoAny::into_any(leptos::prelude::view! { <$page/> })
+                use $crate::components::require_session::Guarded;
+                leptos::prelude::IntoAny::into_any(
+                    leptos::prelude::view! { <Guarded><$page/></Guarded> },
+                )
             }
         }
     };

@@ -1,7 +1,7 @@
 //! The 404 page.
 
+use crate::components::page_title::PageTitle;
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 /// Rendered for unknown paths, with HTTP status 404 when rendered by the server.
 #[component]
@@ -11,7 +11,7 @@ pub fn NotFound() -> impl IntoView {
         response.set_status(http::StatusCode::NOT_FOUND);
     }
     view! {
-        <Title text="Page not found · jwt-auth"/>
+        <PageTitle text="Page not found · jwt-auth"/>
         <section class="card" aria-labelledby="not-found-title">
             <h1 id="not-found-title">"Page not found"</h1>
             <p>"There is nothing at this address."</p>

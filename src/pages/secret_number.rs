@@ -3,8 +3,8 @@
 
 use crate::api::secret_number;
 use crate::client::auth_state::AuthState;
+use crate::components::page_title::PageTitle;
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 /// Route data for the lazy secret page (none: the number is fetched by the view).
 #[derive(Debug, Clone, Copy)]
@@ -34,7 +34,7 @@ fn SecretNumberPage() -> impl IntoView {
     });
     let user = move || auth.session.get().map(|s| (s.username, s.role.to_string()));
     view! {
-        <Title text="Secret number · jwt-auth"/>
+        <PageTitle text="Secret number · jwt-auth"/>
         <section class="card" aria-labelledby="secret-title">
             <p class="who">
                 "Logged in as "
