@@ -13,6 +13,34 @@ build_release() {
   cargo leptos build --release --split >&2
 }
 
+# The minimal axum HS256 server the secret-number figures are compared with (bench/baseline).
+BASELINE=$ROOT/target/bench/release/jwt-auth-baseline
+build_baseline() {
+  echo "bench: building bench/baseline" >&2
+  (cd bench/baseline && CARGO_TARGET_DIR="$ROOT/target/bench" cargo build --release -q)
+}
+
+# wrk for the stateless endpoints (Debian's package; installed once, like scripts/setup does).
+ensure_wrk() {
+  command -v wrk >/dev/null && return 0
+  echo "bench: installing wrk (apt)" >&2
+  local sudo=
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get install -y -q wrk >&2 || { $sudo apt-get update -q >&2 && $sudo apt-get install -y -q wrk >&2; }
+}
+
+# wrk_rps URL SECONDS [wrk args…]: requests per second of 2 threads × 64 connections.
+wrk_rps() {
+  local url=$1 secs=$2
+  shift 2
+  wrk -t2 -c64 -d"${secs}s" "$@" "$url" | awk '/^Requests\/sec/ {printf "%.0f", $2}'
+}
+
+# rss_mib PID [VmRSS|VmHWM]: the process's resident (or peak resident) memory in MiB.
+rss_mib() {
+  awk -v key="${2:-VmRSS}:" '$1 == key {printf "%.1f", $2 / 1024}' "/proc/$1/status"
+}
+
 # The load generator (bench/loadgen), built into target/bench.
 LOADGEN=$ROOT/target/bench/release/jwt-auth-loadgen
 build_loadgen() {

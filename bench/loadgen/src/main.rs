@@ -3,6 +3,7 @@
 //! ```text
 //! jwt-auth-loadgen login-flood URL [--waves N] [--per-wave N] [--server-pid PID]
 //! jwt-auth-loadgen refresh URL[,URL…] [--sessions N] [--secs S] [--label TEXT]
+//! jwt-auth-loadgen bad-logins URL [--rate N] [--secs S]
 //! ```
 //! `login-flood`: the p50/p99 latency of `GET /api/secret-number` for a logged-in client, idle
 //! and while waves of parallel bad logins (each from its own 127.x.y.z address) run, and the
@@ -11,6 +12,11 @@
 //! `refresh`: N sessions refresh in a closed loop for S seconds, each presenting the cookie its
 //! previous refresh returned; with several URLs (instances on one database) each session's
 //! requests go round-robin over them. Prints refreshes per second and the latency percentiles.
+//!
+//! `bad-logins`: the p50/p99 latency of `GET /api/secret-number` for one logged-in client in a
+//! closed loop, for S seconds idle and then for S seconds while N failing logins per second
+//! (unknown usernames, each from its own 127.x.y.z address, so neither throttle answers them
+//! before the password hash runs) arrive at a steady pace.
 
 use serde_json::{json, Value};
 use std::net::IpAddr;
@@ -55,13 +61,23 @@ async fn login(client: &reqwest::Client, url: &str) -> String {
         .send()
         .await
         .expect("login");
-    assert!(response.status().is_success(), "login: {}", response.status());
+    assert!(
+        response.status().is_success(),
+        "login: {}",
+        response.status()
+    );
     let body: Value = response.json().await.expect("login body");
     body["jwt"].as_str().expect("jwt").to_owned()
 }
 
 /// Sequential `GET /api/secret-number` until `until` (or `count` requests); the latencies.
-async fn probe(client: &reqwest::Client, url: &str, jwt: &str, count: usize, until: Option<Instant>) -> Vec<Duration> {
+async fn probe(
+    client: &reqwest::Client,
+    url: &str,
+    jwt: &str,
+    count: usize,
+    until: Option<Instant>,
+) -> Vec<Duration> {
     let mut latencies = Vec::new();
     loop {
         if latencies.len() >= count || until.is_some_and(|u| Instant::now() >= u) {
@@ -103,10 +119,15 @@ async fn login_flood(args: &[String]) {
                     .expect("address");
                 let url = flood_url.clone();
                 async move {
-                    let client = reqwest::Client::builder().local_address(ip).build().expect("client");
+                    let client = reqwest::Client::builder()
+                        .local_address(ip)
+                        .build()
+                        .expect("client");
                     client
                         .post(format!("{url}/api/login"))
-                        .json(&json!({"username": format!("bench-{wave}-{i}"), "password": "wrong"}))
+                        .json(
+                            &json!({"username": format!("bench-{wave}-{i}"), "password": "wrong"}),
+                        )
                         .send()
                         .await
                         .map(|r| r.status().as_u16())
@@ -130,7 +151,9 @@ async fn login_flood(args: &[String]) {
     };
     let tally = flood.await.expect("flood");
 
-    println!("login flood: {waves} waves × {per_wave} parallel bad logins, each from its own address");
+    println!(
+        "login flood: {waves} waves × {per_wave} parallel bad logins, each from its own address"
+    );
     println!("  flood answers by status: {tally:?}");
     println!(
         "  GET /api/secret-number idle:       n={:5}  p50 {:7.2} ms  p99 {:7.2} ms",
@@ -165,7 +188,12 @@ fn refresh_cookie(response: &reqwest::Response) -> Option<String> {
 }
 
 async fn refresh(args: &[String]) {
-    let urls: Vec<String> = args.get(2).expect("URL").split(',').map(str::to_owned).collect();
+    let urls: Vec<String> = args
+        .get(2)
+        .expect("URL")
+        .split(',')
+        .map(str::to_owned)
+        .collect();
     let sessions: usize = arg(args, "--sessions").map_or(32, |v| v.parse().expect("--sessions"));
     let secs: u64 = arg(args, "--secs").map_or(10, |v| v.parse().expect("--secs"));
     let label = arg(args, "--label").unwrap_or_else(|| urls.join(","));
@@ -179,7 +207,11 @@ async fn refresh(args: &[String]) {
             .send()
             .await
             .expect("login");
-        assert!(response.status().is_success(), "login: {}", response.status());
+        assert!(
+            response.status().is_success(),
+            "login: {}",
+            response.status()
+        );
         cookies.push(refresh_cookie(&response).expect("refresh cookie"));
     }
     let started = Instant::now();
@@ -196,7 +228,10 @@ async fn refresh(args: &[String]) {
                 let sent = Instant::now();
                 let response = client
                     .post(format!("{url}/api/refresh"))
-                    .header(reqwest::header::COOKIE, format!("__Host-jwt_auth_refresh={cookie}"))
+                    .header(
+                        reqwest::header::COOKIE,
+                        format!("__Host-jwt_auth_refresh={cookie}"),
+                    )
                     .json(&json!({}))
                     .send()
                     .await;
@@ -230,15 +265,85 @@ async fn refresh(args: &[String]) {
     );
 }
 
+async fn bad_logins(args: &[String]) {
+    let url = args.get(2).cloned().expect("URL");
+    let rate: u32 = arg(args, "--rate").map_or(20, |v| v.parse().expect("--rate"));
+    let secs: u64 = arg(args, "--secs").map_or(10, |v| v.parse().expect("--secs"));
+    let client = reqwest::Client::new();
+    let jwt = login(&client, &url).await;
+    let window = Duration::from_secs(secs);
+    let idle = probe(
+        &client,
+        &url,
+        &jwt,
+        usize::MAX,
+        Some(Instant::now() + window),
+    )
+    .await;
+
+    let until = Instant::now() + window;
+    let flood_url = url.clone();
+    let flood = tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(Duration::from_secs(1) / rate.max(1));
+        let mut sent = Vec::new();
+        let mut i: u32 = 0;
+        while Instant::now() < until {
+            ticks.tick().await;
+            let ip: IpAddr = format!("127.30.{}.{}", i / 250, i % 250 + 1)
+                .parse()
+                .expect("address");
+            let url = flood_url.clone();
+            sent.push(tokio::spawn(async move {
+                let client = reqwest::Client::builder()
+                    .local_address(ip)
+                    .build()
+                    .expect("client");
+                client
+                    .post(format!("{url}/api/login"))
+                    .json(&json!({"username": format!("nobody-{i}"), "password": "wrong-password"}))
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+                    .unwrap_or(0)
+            }));
+            i += 1;
+        }
+        let mut tally = std::collections::BTreeMap::<u16, usize>::new();
+        for status in futures::future::join_all(sent).await {
+            *tally.entry(status.unwrap_or(0)).or_default() += 1;
+        }
+        tally
+    });
+    let loaded = probe(&client, &url, &jwt, usize::MAX, Some(until)).await;
+    let tally = flood.await.expect("bad logins");
+    let (idle_p99, loaded_p99) = (ms(percentile(&idle, 0.99)), ms(percentile(&loaded, 0.99)));
+    println!("  failing logins: {rate}/s for {secs} s, answers by status {tally:?}");
+    println!(
+        "  GET /api/secret-number idle:            n={:6}  p50 {:6.3} ms  p99 {:6.3} ms",
+        idle.len(),
+        ms(percentile(&idle, 0.50)),
+        idle_p99
+    );
+    println!(
+        "  GET /api/secret-number failing logins:  n={:6}  p50 {:6.3} ms  p99 {:6.3} ms  ({:.2}× idle p99)",
+        loaded.len(),
+        ms(percentile(&loaded, 0.50)),
+        loaded_p99,
+        loaded_p99 / idle_p99.max(0.001)
+    );
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
         Some("login-flood") => login_flood(&args).await,
         Some("refresh") => refresh(&args).await,
+        Some("bad-logins") => bad_logins(&args).await,
         _ => eprintln!(
             "usage: jwt-auth-loadgen login-flood URL [--waves N] [--per-wave N] [--server-pid PID]\n\
-             \x20      jwt-auth-loadgen refresh URL[,URL…] [--sessions N] [--secs S] [--label TEXT]"
+             \x20      jwt-auth-loadgen refresh URL[,URL…] [--sessions N] [--secs S] [--label TEXT]\n\
+             \x20      jwt-auth-loadgen bad-logins URL [--rate N] [--secs S]"
         ),
     }
 }
