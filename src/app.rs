@@ -5,7 +5,7 @@
 //! with a real `302` before any protected HTML is sent.
 
 use crate::api::SessionInfo;
-use crate::client::auth_state::AuthState;
+use crate::client::auth_state::{AuthState, RenderedSession};
 use crate::components::{require_session::RequireSession, session_sync::SessionSync};
 use crate::pages::{
     account::AccountRoute, admin::AdminRoute, login::LoginPage, not_found::NotFound,
@@ -74,7 +74,8 @@ pub fn App() -> impl IntoView {
     leptos_meta::provide_meta_context();
     // Computed on the server and serialised into the page, so hydration starts from the same
     // session the server rendered for.
-    let auth = AuthState::new(SharedValue::new(server_session).into_inner());
+    let rendered = SharedValue::new_str(|| RenderedSession(server_session()));
+    let auth = AuthState::new(rendered.into_inner().0);
     provide_context(auth);
 
     view! {

@@ -6,10 +6,46 @@
 
 use crate::api::SessionInfo;
 use crate::client::{tab_sync, token_store};
+use crate::model::Role;
 use leptos::prelude::*;
-use std::{cell::RefCell, rc::Rc};
+use std::{cell::RefCell, fmt, rc::Rc, str::FromStr};
 
 /// Shown on the login page after a refresh failed.
+/// The session the server rendered a page for, as hydration carries it into the browser
+/// (`SharedValue::new_str`): empty for none, else `role username`. Plain text rather than
+/// JSON, so the first-visit WASM needs no serde_json to read it (see `client::js`). Role names
+/// have no spaces, so the first space always ends the role, whatever the username holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedSession(pub Option<SessionInfo>);
+
+impl fmt::Display for RenderedSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            None => Ok(()),
+            Some(session) => write!(f, "{} {}", session.role.as_str(), session.username),
+        }
+    }
+}
+
+impl FromStr for RenderedSession {
+    type Err = &'static str;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if text.is_empty() {
+            return Ok(Self(None));
+        }
+        let (role, username) = text.split_once(' ').ok_or("no role")?;
+        let role = Role::parse(role).ok_or("unknown role")?;
+        if username.is_empty() {
+            return Err("no username");
+        }
+        Ok(Self(Some(SessionInfo {
+            username: username.to_owned(),
+            role,
+        })))
+    }
+}
+
 pub const EXPIRED_NOTICE: &str = "Your session has expired. Please log in again.";
 /// Shown on the login page after logging out in another tab.
 pub const LOGGED_OUT_NOTICE: &str = "You have been logged out.";
@@ -83,5 +119,34 @@ pub fn session_ended(reason: SessionEnd, broadcast: bool) {
     }
     if let Some(handler) = ON_END.with(|slot| slot.borrow().clone()) {
         handler(reason);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rendered_session_survives_its_text_form() {
+        for session in [
+            None,
+            Some(SessionInfo {
+                username: "user".into(),
+                role: Role::User,
+            }),
+            Some(SessionInfo {
+                username: "ädmin:\"x y\"".into(),
+                role: Role::Admin,
+            }),
+        ] {
+            let text = RenderedSession(session.clone()).to_string();
+            assert_eq!(
+                text.parse::<RenderedSession>(),
+                Ok(RenderedSession(session))
+            );
+        }
+        for odd in ["user", "root someone", "admin ", " user"] {
+            assert!(odd.parse::<RenderedSession>().is_err(), "{odd:?}");
+        }
     }
 }

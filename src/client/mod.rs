@@ -7,10 +7,13 @@
 //!   `token_expired`/`invalid_token` renews the token once (see [`refresh`]) and retries once.
 //!
 //! These types exist in the server build too (the macro names them there) but only run in the
-//! browser.
+//! browser. The login page's own call ([`login`]) and the small JSON values of the first visit
+//! ([`js`]) go without serde_json, which keeps it out of the first-visit WASM.
 
 pub mod auth_state;
 pub mod fetch;
+pub mod js;
+pub mod login;
 pub mod refresh;
 pub mod tab_sync;
 pub mod time;

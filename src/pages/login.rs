@@ -1,8 +1,9 @@
 //! The login page: the password, then, for an account with TOTP, the code (or a recovery
 //! code) in a second step on the same page.
 
-use crate::api::{login, login_mfa, ErrorCode, LoginResponse};
+use crate::api::{login_mfa, ErrorCode, LoginResponse};
 use crate::client::auth_state::AuthState;
+use crate::client::login::login;
 use crate::components::page_title::PageTitle;
 use leptos::{ev::SubmitEvent, prelude::*, task::spawn_local};
 
@@ -34,15 +35,15 @@ pub fn LoginPage() -> impl IntoView {
         auth.notice.set(None);
         let (name, pass) = (username.get_untracked(), password.get_untracked());
         spawn_local(async move {
-            match login(name, pass).await {
+            match login(&name, &pass).await {
                 // The route guard sees the new session and moves on to the secret page.
                 Ok(LoginResponse::Token(response)) => auth.logged_in(response.into()),
                 Ok(LoginResponse::Mfa(required)) => {
                     password.set(String::new());
                     challenge.set(Some(required.challenge));
                 }
-                Err(e) => {
-                    error.set(Some(e.message));
+                Err(message) => {
+                    error.set(Some(message));
                     password.set(String::new());
                 }
             }
