@@ -99,6 +99,21 @@ async fn probe(
     latencies
 }
 
+/// A login with a wrong password from address `from`; the answer's status (0: no answer).
+async fn bad_login(url: String, from: IpAddr, username: String) -> u16 {
+    let client = reqwest::Client::builder()
+        .local_address(from)
+        .build()
+        .expect("client");
+    client
+        .post(format!("{url}/api/login"))
+        .json(&json!({"username": username, "password": "wrong-password"}))
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0)
+}
+
 async fn login_flood(args: &[String]) {
     let url = args.get(2).cloned().expect("URL");
     let waves: usize = arg(args, "--waves").map_or(5, |v| v.parse().expect("--waves"));
@@ -117,22 +132,7 @@ async fn login_flood(args: &[String]) {
                 let ip: IpAddr = format!("127.{}.{}.{}", 10 + wave, i / 250, i % 250 + 1)
                     .parse()
                     .expect("address");
-                let url = flood_url.clone();
-                async move {
-                    let client = reqwest::Client::builder()
-                        .local_address(ip)
-                        .build()
-                        .expect("client");
-                    client
-                        .post(format!("{url}/api/login"))
-                        .json(
-                            &json!({"username": format!("bench-{wave}-{i}"), "password": "wrong"}),
-                        )
-                        .send()
-                        .await
-                        .map(|r| r.status().as_u16())
-                        .unwrap_or(0)
-                }
+                bad_login(flood_url.clone(), ip, format!("bench-{wave}-{i}"))
             });
             for status in futures::future::join_all(requests).await {
                 *tally.entry(status).or_default() += 1;
@@ -292,20 +292,11 @@ async fn bad_logins(args: &[String]) {
             let ip: IpAddr = format!("127.30.{}.{}", i / 250, i % 250 + 1)
                 .parse()
                 .expect("address");
-            let url = flood_url.clone();
-            sent.push(tokio::spawn(async move {
-                let client = reqwest::Client::builder()
-                    .local_address(ip)
-                    .build()
-                    .expect("client");
-                client
-                    .post(format!("{url}/api/login"))
-                    .json(&json!({"username": format!("nobody-{i}"), "password": "wrong-password"}))
-                    .send()
-                    .await
-                    .map(|r| r.status().as_u16())
-                    .unwrap_or(0)
-            }));
+            sent.push(tokio::spawn(bad_login(
+                flood_url.clone(),
+                ip,
+                format!("nobody-{i}"),
+            )));
             i += 1;
         }
         let mut tally = std::collections::BTreeMap::<u16, usize>::new();
