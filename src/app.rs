@@ -1,10 +1,10 @@
-//! The HTML shell, the router and its guards (the paths and who may see them: [`crate::routes`]).
+//! The router and its guards (the paths and who may see them: [`crate::routes`]).
 //!
-//! Guards read [`AuthState`], which the server fills from the refresh cookie before rendering.
-//! Guarded routes render with `SsrMode::Async`, so a first load that fails its guard is answered
-//! with a real `302` before any protected HTML is sent.
+//! Guards read [`AuthState`], which starts from the session the server rendered the page for
+//! (the document around the app, `server::shell`, provides it as a [`RenderedSession`] context
+//! from the refresh cookie). Guarded routes render with `SsrMode::Async`, so a first load that
+//! fails its guard is answered with a real `302` before any protected HTML is sent.
 
-use crate::api::SessionInfo;
 use crate::client::auth_state::{AuthState, RenderedSession};
 use crate::components::{require_session::RequireSession, session_sync::SessionSync};
 use crate::pages::{
@@ -23,49 +23,6 @@ fn at(path: &'static str) -> (StaticSegment<&'static str>,) {
     (StaticSegment(path),)
 }
 
-/// The HTML document around the app (server only uses it).
-pub fn shell(options: LeptosOptions) -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    crate::server::csp::apply(&options);
-    view! {
-        <!DOCTYPE html>
-        <html lang="en">
-            <head>
-                <meta charset="utf-8"/>
-                <meta name="viewport" content="width=device-width, initial-scale=1"/>
-                <meta name="color-scheme" content="light dark"/>
-                <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
-                <link rel="stylesheet" id="leptos" href="/pkg/jwt-auth.css"/>
-                <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
-                <leptos_meta::MetaTags/>
-            </head>
-            <body>
-                <App/>
-            </body>
-        </html>
-    }
-}
-
-/// Who the server saw in the refresh cookie (see `server::page_session`).
-fn server_session() -> Option<SessionInfo> {
-    #[cfg(feature = "ssr")]
-    {
-        use_context::<http::request::Parts>()
-            .and_then(|parts| {
-                parts
-                    .extensions
-                    .get::<crate::server::page_session::PageSession>()
-                    .cloned()
-            })
-            .and_then(|session| session.0)
-    }
-    #[cfg(not(feature = "ssr"))]
-    {
-        None
-    }
-}
-
 /// The application.
 #[component]
 pub fn App() -> impl IntoView {
@@ -74,7 +31,9 @@ pub fn App() -> impl IntoView {
     leptos_meta::provide_meta_context();
     // Computed on the server and serialised into the page, so hydration starts from the same
     // session the server rendered for.
-    let rendered = SharedValue::new_str(|| RenderedSession(server_session()));
+    // (The closure runs on the server only; the browser reads the value from the page.)
+    let rendered =
+        SharedValue::new_str(|| use_context::<RenderedSession>().unwrap_or(RenderedSession(None)));
     let auth = AuthState::new(rendered.into_inner().0);
     provide_context(auth);
 

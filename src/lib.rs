@@ -5,7 +5,7 @@
 //! | module       | target | owns                                                              |
 //! |--------------|--------|-------------------------------------------------------------------|
 //! | `routes`     | both   | every page path; depends on nothing                               |
-//! | `model`      | both   | shared values: `Role`, `RevokeReason`, `EventKind`                |
+//! | `model`      | both   | shared values: `Role`, `Amr`, `RevokeReason`, `EventKind`, `ClientInfo` |
 //! | `app`        | both   | the HTML shell, the router and its guards                         |
 //! | `pages`      | both   | one module per page (the secret page is a lazy route)             |
 //! | `components` | both   | the route guard and the session bookkeeping                       |
@@ -13,7 +13,7 @@
 //! | `api`        | both   | the JSON API: server functions, their DTOs, the error contract    |
 //! | `server`     | server | configuration, state, extractors, handlers, middleware, CLI       |
 //! | `auth`       | server | the security core: tokens, passwords, sessions, throttling (no HTTP) |
-//! | `db`         | server | storage: the `Store` interface and its SQLite backend (no HTTP)   |
+//! | `db`         | server | storage: one trait per concern, SQL written once, SQLite and PostgreSQL (no HTTP) |
 
 pub mod api;
 pub mod app;

@@ -55,13 +55,13 @@ async fn run(args: &[String]) -> anyhow::Result<()> {
                 leptos_options.output_name = "jwt-auth".into();
             }
             let addr = leptos_options.site_addr;
-            let key_ids: Vec<&str> = config.jwt_keys.iter().map(|k| k.id.as_str()).collect();
+            let key_ids: Vec<&str> = config.keys.keys.iter().map(|k| k.id.as_str()).collect();
             tracing::info!(
                 mode = ?config.mode,
-                keys_from = ?config.jwt_secret_source,
-                signing_key = %config.active_key().id,
+                keys_from = ?config.keys.source,
+                signing_key = %config.keys.active().id,
                 verifying_keys = ?key_ids,
-                database = %server::config::redact_database_url(&config.database_url),
+                database = %server::config::redact_database_url(&config.database.url),
                 "starting"
             );
             let state = server::prepare(config, leptos_options).await?;

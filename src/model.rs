@@ -4,7 +4,7 @@
 //! sqlx use the same `snake_case` names), so nothing downstream re-parses strings.
 
 use serde::{Deserialize, Serialize};
-use std::fmt;
+use std::{fmt, net::IpAddr};
 
 /// A user's role, carried in the access token's `role` claim and stored in `users.role`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -59,6 +59,14 @@ pub enum Amr {
 }
 
 impl Amr {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Amr::Password => "pwd",
+            Amr::PasswordAndOtp => "pwd otp",
+        }
+    }
+
     /// The token's `amr` claim.
     pub fn methods(self) -> &'static [&'static str] {
         match self {
@@ -92,6 +100,39 @@ pub enum RevokeReason {
     UserRemoved,
     /// The second factor was enabled, disabled or reset.
     MfaChanged,
+}
+
+impl RevokeReason {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Logout => "logout",
+            Self::ReuseDetected => "reuse_detected",
+            Self::Admin => "admin",
+            Self::EndedByUser => "ended_by_user",
+            Self::PasswordChanged => "password_changed",
+            Self::AccountLocked => "account_locked",
+            Self::RoleChanged => "role_changed",
+            Self::UserRemoved => "user_removed",
+            Self::MfaChanged => "mfa_changed",
+        }
+    }
+}
+
+/// Who sent a request, for the audit log and the throttle.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientInfo {
+    /// The client's address: the socket's peer, or what a trusted proxy says it forwarded.
+    pub ip: Option<IpAddr>,
+    /// `User-Agent`, truncated.
+    pub user_agent: Option<String>,
+}
+
+impl ClientInfo {
+    /// The address as stored in the audit log.
+    pub fn ip_text(&self) -> Option<String> {
+        self.ip.map(|ip| ip.to_string())
+    }
 }
 
 /// What an audit event records.
@@ -213,10 +254,22 @@ mod tests {
             assert_eq!(serde_json::to_value(role).unwrap(), role.as_str());
             assert_eq!(Role::parse(role.as_str()), Some(role));
         }
-        assert_eq!(
-            serde_json::to_value(RevokeReason::ReuseDetected).unwrap(),
-            "reuse_detected"
-        );
+        for reason in [
+            RevokeReason::Logout,
+            RevokeReason::ReuseDetected,
+            RevokeReason::Admin,
+            RevokeReason::EndedByUser,
+            RevokeReason::PasswordChanged,
+            RevokeReason::AccountLocked,
+            RevokeReason::RoleChanged,
+            RevokeReason::UserRemoved,
+            RevokeReason::MfaChanged,
+        ] {
+            assert_eq!(serde_json::to_value(reason).unwrap(), reason.as_str());
+        }
+        for amr in [Amr::Password, Amr::PasswordAndOtp] {
+            assert_eq!(serde_json::to_value(amr).unwrap(), amr.as_str());
+        }
         for kind in EventKind::ALL {
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
             assert_eq!(EventKind::parse(kind.as_str()), Some(kind));

@@ -1,8 +1,8 @@
 //! Accounts: the rules for usernames and passwords, and creating users (the CLI and the
 //! development demo users go through the same [`create_user`]).
 
-use crate::auth::{password::PasswordHasher, unix_now, AuthError};
-use crate::db::{ClientInfo, Db, DbError, NewEvent, NewUser};
+use crate::auth::{password::PasswordHasher, Auth, AuthError};
+use crate::db::{Actor, Db, DbError, NewEvent, NewUser, UsernameKey};
 use crate::model::{EventKind, Role};
 use std::fmt;
 
@@ -78,6 +78,11 @@ impl Username {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The form names are compared in.
+    pub fn key(&self) -> UsernameKey {
+        UsernameKey::of(&self.0)
+    }
 }
 
 impl fmt::Display for Username {
@@ -86,31 +91,33 @@ impl fmt::Display for Username {
     }
 }
 
-/// Hashes `password` (argon2id, off the async runtime) and adds a (non-demo) account, recorded
-/// as done by `actor` (`cli` for the command line).
+/// Hashes `password` (argon2id, off the async runtime) and adds a (non-demo) account at `now`,
+/// recorded as done by `actor`.
 pub async fn create_user(
     db: &Db,
     hasher: &PasswordHasher,
-    actor: &str,
+    actor: Actor<'_>,
     username: &Username,
     password: String,
     role: Role,
+    now: i64,
 ) -> Result<i64, AuthError> {
-    insert(db, hasher, actor, username, password, role, false).await
+    insert(db, hasher, actor, username, password, role, false, now).await
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn insert(
     db: &Db,
     hasher: &PasswordHasher,
-    actor: &str,
+    actor: Actor<'_>,
     username: &Username,
     password: String,
     role: Role,
     is_demo: bool,
+    now: i64,
 ) -> Result<i64, AuthError> {
     check_new_password(username.as_str(), &password)?;
     let phc = hasher.hash(password).await?;
-    let now = unix_now();
     let user = NewUser {
         username: username.as_str(),
         password_hash: &phc,
@@ -118,15 +125,7 @@ async fn insert(
         is_demo,
         now,
     };
-    let nowhere = ClientInfo::default();
-    let event = NewEvent {
-        kind: EventKind::UserCreated,
-        username: username.as_str(),
-        family_id: None,
-        client: &nowhere,
-        at: now,
-        actor: Some(actor),
-    };
+    let event = NewEvent::new(EventKind::UserCreated, username.as_str(), actor, now);
     match db.insert_user(user, event).await {
         Ok(id) => Ok(id),
         Err(DbError::Conflict) => Err(AuthError::UsernameTaken),
@@ -134,65 +133,77 @@ async fn insert(
     }
 }
 
-/// Creates the demo users that do not exist yet (development only), marked as demo accounts.
-/// A demo-named account that still has its demo password but predates the mark (databases
-/// from before it existed) gets the mark now.
-pub async fn seed_demo_users(db: &Db, hasher: &PasswordHasher) -> Result<(), AuthError> {
-    for (name, pass, role) in DEMO_USERS {
-        let username = Username::parse(name)?;
-        match db.find_user(username.as_str()).await? {
-            None => {
-                match insert(db, hasher, "seed", &username, pass.to_owned(), role, true).await {
-                    Ok(_) => tracing::info!(username = name, %role, "created demo user"),
-                    // Another instance sharing the database created it a moment ago.
-                    Err(AuthError::UsernameTaken) => {}
-                    Err(e) => return Err(e),
-                }
-            }
-            Some(user) if !user.is_demo => {
-                let phc = Some(user.password_hash.clone());
-                if hasher.verify(pass.to_owned(), phc).await? {
-                    db.mark_demo_user(user.id).await?;
-                }
-            }
-            Some(_) => {}
-        }
-    }
-    Ok(())
+/// Deletes an account at `now`, recorded as done by `actor`; its sessions end with it (their
+/// access tokens are refused from now on). Returns whether it existed.
+pub async fn remove_user(
+    db: &Db,
+    actor: Actor<'_>,
+    username: &Username,
+    now: i64,
+) -> Result<bool, AuthError> {
+    let event = NewEvent::new(EventKind::UserRemoved, username.as_str(), actor, now);
+    Ok(db.remove_user(&username.key(), event).await?)
 }
 
-/// The demo accounts in the database: the marked ones, and demo-named accounts that still
-/// accept their published demo password (from databases that predate the mark). Production
-/// refuses to start while this is not empty.
-pub async fn demo_accounts(db: &Db, hasher: &PasswordHasher) -> Result<Vec<String>, AuthError> {
-    let mut found = db.demo_usernames().await?;
-    for (name, pass, _) in DEMO_USERS {
-        if found.iter().any(|f| f.eq_ignore_ascii_case(name)) {
-            continue;
-        }
-        if let Some(user) = db.find_user(name).await? {
-            let phc = Some(user.password_hash.clone());
-            if hasher.verify(pass.to_owned(), phc).await? {
-                found.push(user.username);
+impl Auth {
+    /// Creates the demo users that do not exist yet (development only), marked as demo
+    /// accounts. A demo-named account that still has its demo password but predates the mark
+    /// (databases from before it existed) gets the mark now.
+    pub async fn seed_demo_users(&self) -> Result<(), AuthError> {
+        let (db, hasher) = (&self.db, &self.hasher);
+        for (name, pass, role) in DEMO_USERS {
+            let username = Username::parse(name)?;
+            match db.find_user(&username.key()).await? {
+                None => {
+                    let seeded = insert(
+                        db,
+                        hasher,
+                        Actor::Seed,
+                        &username,
+                        pass.to_owned(),
+                        role,
+                        true,
+                        self.now(),
+                    );
+                    match seeded.await {
+                        Ok(_) => tracing::info!(username = name, %role, "created demo user"),
+                        // Another instance sharing the database created it a moment ago.
+                        Err(AuthError::UsernameTaken) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                Some(user) if !user.is_demo => {
+                    if hasher
+                        .is_published_password(user.password_hash, pass)
+                        .await?
+                    {
+                        db.mark_demo_user(user.id).await?;
+                    }
+                }
+                Some(_) => {}
             }
         }
+        Ok(())
     }
-    Ok(found)
-}
 
-/// Deletes an account, recorded as done by `actor`; its sessions end with it (their access
-/// tokens are refused from now on). Returns whether it existed.
-pub async fn remove_user(db: &Db, actor: &str, username: &Username) -> Result<bool, AuthError> {
-    let nowhere = ClientInfo::default();
-    let event = NewEvent {
-        kind: EventKind::UserRemoved,
-        username: username.as_str(),
-        family_id: None,
-        client: &nowhere,
-        at: unix_now(),
-        actor: Some(actor),
-    };
-    Ok(db.remove_user(username.as_str(), event).await?)
+    /// The demo accounts in the database: the marked ones, and demo-named accounts that still
+    /// accept their published demo password (from databases that predate the mark).
+    /// Production refuses to start while this is not empty.
+    pub async fn demo_accounts(&self) -> Result<Vec<String>, AuthError> {
+        let mut found = self.db.demo_usernames().await?;
+        for (name, pass, _) in DEMO_USERS {
+            if found.iter().any(|f| f.eq_ignore_ascii_case(name)) {
+                continue;
+            }
+            if let Some(user) = self.db.find_user(&UsernameKey::of(name)).await? {
+                let phc = user.password_hash.clone();
+                if self.hasher.is_published_password(phc, pass).await? {
+                    found.push(user.username);
+                }
+            }
+        }
+        Ok(found)
+    }
 }
 
 #[cfg(test)]

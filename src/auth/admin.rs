@@ -5,9 +5,9 @@
 
 use crate::auth::accounts::Username;
 use crate::auth::jwt::Claims;
-use crate::auth::{unix_now, Auth, AuthError};
-use crate::db::{AccountChange, ClientInfo, Db, EventFilter, EventRow, NewEvent, UserSummary};
-use crate::model::{EventKind, RevokeReason, Role};
+use crate::auth::{Auth, AuthError};
+use crate::db::{AccountChange, Actor, Db, EventFilter, EventRow, NewEvent, UserSummary};
+use crate::model::{ClientInfo, EventKind, RevokeReason, Role};
 
 /// Audit events per page.
 pub const EVENTS_PER_PAGE: u32 = 50;
@@ -37,24 +37,23 @@ pub struct EventPage {
     pub next_cursor: Option<i64>,
 }
 
-/// An administrator's action on an account, for the audit log: who, and from where.
+/// An action on an account, for the audit log: who, from where, when.
 #[derive(Debug, Clone, Copy)]
 pub struct Acting<'a> {
-    /// The administrator's name, or `cli` for the command line.
-    pub actor: &'a str,
-    pub client: &'a ClientInfo,
+    /// An administrator, or the command line.
+    pub actor: Actor<'a>,
+    /// The client of an administrator's request (none for the command line).
+    pub client: Option<&'a ClientInfo>,
     pub now: i64,
 }
 
 impl Acting<'_> {
-    fn event<'a>(&'a self, kind: EventKind, username: &'a str) -> NewEvent<'a> {
-        NewEvent {
-            kind,
-            username,
-            family_id: None,
-            client: self.client,
-            at: self.now,
-            actor: Some(self.actor),
+    /// The audit record of this action.
+    pub(crate) fn event<'a>(&'a self, kind: EventKind, username: &'a str) -> NewEvent<'a> {
+        let event = NewEvent::new(kind, username, self.actor, self.now);
+        match self.client {
+            Some(client) => event.by(client),
+            None => event,
         }
     }
 }
@@ -79,14 +78,8 @@ pub async fn lock(
     } else {
         EventKind::AccountUnlocked
     };
-    let change = db
-        .set_locked(
-            username.as_str(),
-            locked,
-            acting.event(kind, username.as_str()),
-        )
-        .await?;
-    applied(change)
+    let event = acting.event(kind, username.as_str());
+    applied(db.set_locked(&username.key(), locked, event).await?)
 }
 
 /// Changes an account's role (ending its sessions). Returns the ended sessions.
@@ -97,7 +90,7 @@ pub async fn change_role(
     role: Role,
 ) -> Result<Vec<String>, AuthError> {
     let event = acting.event(EventKind::RoleChanged, username.as_str());
-    applied(db.set_role(username.as_str(), role, event).await?)
+    applied(db.set_role(&username.key(), role, event).await?)
 }
 
 /// Ends every session of an account. Returns the ended sessions.
@@ -107,7 +100,7 @@ pub async fn end_sessions(
     username: &Username,
 ) -> Result<Vec<String>, AuthError> {
     let user = db
-        .find_user(username.as_str())
+        .find_user(&username.key())
         .await?
         .ok_or(AuthError::NotFound)?;
     let event = acting.event(EventKind::SessionsRevoked, &user.username);
@@ -117,22 +110,18 @@ pub async fn end_sessions(
 }
 
 impl Auth {
-    fn acting<'a>(admin: &'a Admin, client: &'a ClientInfo) -> Acting<'a> {
+    /// What an administrator's request records about who acted.
+    pub(crate) fn acting<'a>(&self, admin: &'a Admin, client: &'a ClientInfo) -> Acting<'a> {
         Acting {
-            actor: &admin.username,
-            client,
-            now: unix_now(),
+            actor: Actor::Admin(&admin.username),
+            client: Some(client),
+            now: self.now(),
         }
     }
 
     /// Every account.
     pub async fn list_users(&self, _admin: &Admin) -> Result<Vec<UserSummary>, AuthError> {
-        Ok(self.db.list_users(self.liveness(unix_now())).await?)
-    }
-
-    fn forget(&self, ended: Vec<String>) {
-        let now = unix_now();
-        self.revoked.extend(ended.into_iter().map(|id| (id, now)));
+        Ok(self.db.list_users(self.liveness(self.now())).await?)
     }
 
     /// Locks (ending its sessions) or unlocks an account.
@@ -143,8 +132,8 @@ impl Auth {
         locked: bool,
         client: &ClientInfo,
     ) -> Result<(), AuthError> {
-        let ended = lock(&self.db, Self::acting(admin, client), username, locked).await?;
-        self.forget(ended);
+        let ended = lock(&self.db, self.acting(admin, client), username, locked).await?;
+        self.forget_sessions(ended);
         Ok(())
     }
 
@@ -156,8 +145,8 @@ impl Auth {
         role: Role,
         client: &ClientInfo,
     ) -> Result<(), AuthError> {
-        let ended = change_role(&self.db, Self::acting(admin, client), username, role).await?;
-        self.forget(ended);
+        let ended = change_role(&self.db, self.acting(admin, client), username, role).await?;
+        self.forget_sessions(ended);
         Ok(())
     }
 
@@ -168,9 +157,9 @@ impl Auth {
         username: &Username,
         client: &ClientInfo,
     ) -> Result<usize, AuthError> {
-        let ended = end_sessions(&self.db, Self::acting(admin, client), username).await?;
+        let ended = end_sessions(&self.db, self.acting(admin, client), username).await?;
         let count = ended.len();
-        self.forget(ended);
+        self.forget_sessions(ended);
         Ok(count)
     }
 
@@ -178,7 +167,7 @@ impl Auth {
     pub async fn list_events(
         &self,
         _admin: &Admin,
-        filter: EventFilter<'_>,
+        filter: EventFilter,
     ) -> Result<EventPage, AuthError> {
         let mut events = self.db.list_events(filter, EVENTS_PER_PAGE + 1).await?;
         let more = events.len() > EVENTS_PER_PAGE as usize;

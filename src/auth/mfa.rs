@@ -9,16 +9,19 @@
 //! bits (only the hash is stored), bound to the user, single-use, valid five minutes, good for
 //! at most [`MAX_CODE_ATTEMPTS`] wrong codes. The second step takes a TOTP code (±1 step, each
 //! code only once: the newest accepted step is remembered) or a recovery code (spent on use).
-//! Wrong codes count against the login throttle like wrong passwords. The session remembers
-//! how it was authenticated (`amr`), and so do its access tokens.
+//! Every code is checked in a throttled attempt (`auth::throttle`): wrong codes count against the
+//! same limits as wrong passwords. The session remembers how it was authenticated (`amr`), and
+//! so do its access tokens.
 
-use crate::auth::rate_limit::limit_key;
+use crate::auth::accounts::Username;
+use crate::auth::admin::{Acting, Admin};
 use crate::auth::secret_box::Sealed;
 use crate::auth::self_service::Caller;
 use crate::auth::sessions::SessionUser;
-use crate::auth::{totp, unix_now, Auth, AuthError, SignedIn};
-use crate::db::{ClientInfo, NewEvent, ThrottleKeys};
-use crate::model::{Amr, EventKind};
+use crate::auth::throttle::{Counted, Secret};
+use crate::auth::{totp, Auth, AuthError, SignedIn};
+use crate::db::{Actor, Db, NewEvent, UsernameKey};
+use crate::model::{Amr, ClientInfo, EventKind};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use data_encoding::BASE32_NOPAD;
 use sha2::{Digest, Sha256};
@@ -155,7 +158,7 @@ impl Auth {
             .ok_or_else(|| AuthError::Crypto("sealing a TOTP secret".into()))?;
         let saved = self
             .db
-            .save_pending_totp(caller.user_id, &sealed.key_id, &sealed.blob, unix_now())
+            .save_pending_totp(caller.user_id, &sealed.key_id, &sealed.blob, self.now())
             .await?;
         if !saved {
             return Err(AuthError::MfaAlreadyEnabled);
@@ -168,44 +171,43 @@ impl Auth {
         })
     }
 
-    /// Confirms enrolment with a current code: enables the factor, ends the caller's other
-    /// sessions, and returns the recovery codes (shown once, stored as hashes).
+    /// Confirms enrolment with a current code (in a throttled attempt): enables the factor,
+    /// ends the caller's other sessions, and returns the recovery codes (shown once, stored as
+    /// hashes).
     pub async fn enable_totp(
         &self,
         caller: &Caller,
         code: &str,
         client: &ClientInfo,
     ) -> Result<Vec<String>, AuthError> {
-        let now = unix_now();
         let Some((secret, enabled)) = self.factor_secret(caller.user_id).await? else {
             return Err(AuthError::InvalidInput("Start the set-up first.".into()));
         };
         if enabled {
             return Err(AuthError::MfaAlreadyEnabled);
         }
-        let step = totp::matching_step(&secret, code, now).ok_or(AuthError::InvalidCode)?;
+        let attempt = self.attempt(&caller.username, client, Secret::Code).await?;
+        let now = attempt.now();
+        let Some(step) = totp::matching_step(attempt.counted(), &secret, code, now) else {
+            attempt.failed();
+            return Err(AuthError::InvalidCode);
+        };
+        attempt.succeeded().await?;
         let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
         let hashes: Vec<[u8; 32]> = codes.iter().map(|c| recovery_hash(c)).collect();
-        let event = NewEvent {
-            kind: EventKind::MfaEnabled,
-            username: &caller.username,
-            family_id: Some(&caller.session_id),
-            client,
-            at: now,
-            actor: None,
-        };
+        let event = caller.event(EventKind::MfaEnabled, client, now);
         let ended = self
             .db
             .enable_totp(caller.user_id, step, &hashes, &caller.session_id, event)
             .await?
             .ok_or(AuthError::InvalidInput("Start the set-up first.".into()))?;
-        self.revoked.extend(ended.into_iter().map(|id| (id, now)));
+        self.forget_sessions(ended);
         tracing::info!(username = ?caller.username, "TOTP enabled");
         Ok(codes)
     }
 
-    /// Turns the factor off: needs the password and a current code or a recovery code; ends
-    /// the caller's other sessions.
+    /// Turns the factor off: needs the password and a current code or a recovery code, both
+    /// checked in one throttled attempt; ends the caller's other sessions.
     pub async fn disable_totp(
         &self,
         caller: &Caller,
@@ -213,52 +215,41 @@ impl Auth {
         code: &str,
         client: &ClientInfo,
     ) -> Result<(), AuthError> {
-        let now = unix_now();
         let user = self
             .db
-            .find_user(&caller.username)
+            .find_user(&UsernameKey::of(&caller.username))
             .await?
             .filter(|u| u.id == caller.user_id)
             .ok_or(AuthError::NotFound)?;
         if !self.totp_enabled(user.id).await? {
             return Err(AuthError::MfaNotEnabled);
         }
-        if !self
-            .hasher
-            .verify(password, Some(user.password_hash))
-            .await?
-        {
-            let event = NewEvent {
-                kind: EventKind::MfaFailure,
-                username: &caller.username,
-                family_id: Some(&caller.session_id),
-                client,
-                at: now,
-                actor: None,
-            };
+        let mut attempt = self
+            .attempt(&caller.username, client, Secret::Password)
+            .await?;
+        let now = attempt.now();
+        if !attempt.password(password, Some(user.password_hash)).await? {
+            attempt.failed();
+            let event = caller.event(EventKind::MfaFailure, client, now);
             self.db.record_event(event).await?;
             return Err(AuthError::WrongPassword);
         }
+        let factor = parse_factor(code);
         if !self
-            .check_second_factor(user.id, &parse_factor(code), now)
+            .check_second_factor(attempt.counted(), user.id, &factor, now)
             .await?
         {
+            attempt.failed();
             return Err(AuthError::InvalidCode);
         }
-        let event = NewEvent {
-            kind: EventKind::MfaDisabled,
-            username: &caller.username,
-            family_id: Some(&caller.session_id),
-            client,
-            at: now,
-            actor: None,
-        };
+        attempt.succeeded().await?;
+        let event = caller.event(EventKind::MfaDisabled, client, now);
         let ended = self
             .db
             .remove_totp(user.id, Some(&caller.session_id), event)
             .await?
             .unwrap_or_default();
-        self.revoked.extend(ended.into_iter().map(|id| (id, now)));
+        self.forget_sessions(ended);
         tracing::info!(username = ?caller.username, "TOTP disabled");
         Ok(())
     }
@@ -266,6 +257,7 @@ impl Auth {
     /// Whether `factor` is a valid, unused code of `user_id`'s enabled factor (spending it).
     async fn check_second_factor(
         &self,
+        counted: &Counted,
         user_id: i64,
         factor: &SecondFactor,
         now: i64,
@@ -275,7 +267,7 @@ impl Auth {
                 let Some((secret, true)) = self.factor_secret(user_id).await? else {
                     return Ok(false);
                 };
-                match totp::matching_step(&secret, code, now) {
+                match totp::matching_step(counted, &secret, code, now) {
                     // Each code once: a step at or before the last accepted one is a replay.
                     Some(step) => Ok(self.db.use_totp_step(user_id, step).await?),
                     None => Ok(false),
@@ -315,42 +307,24 @@ impl Auth {
         factor: SecondFactor,
         client: &ClientInfo,
     ) -> Result<SignedIn, AuthError> {
-        let now = unix_now();
         let hash = challenge_hash(challenge);
         let row = self
             .db
-            .find_mfa_challenge(&hash, now)
+            .find_mfa_challenge(&hash, self.now())
             .await?
             .filter(|row| row.attempts < MAX_CODE_ATTEMPTS)
             .ok_or(AuthError::InvalidChallenge)?;
         if row.locked {
             return Err(AuthError::AccountLocked);
         }
-        let keys = ThrottleKeys {
-            user: row.username.to_lowercase(),
-            ip: client
-                .ip
-                .map(limit_key)
-                .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string()),
-        };
-        let windows = self.throttle.windows();
-        let counts = self.db.login_counts(&keys, windows, now).await?;
-        if let Some(retry_after) = self.throttle.refusal(&counts, now, false) {
-            return Err(AuthError::Throttled { retry_after });
-        }
-        let counts = self.db.reserve_login_attempt(&keys, windows, now).await?;
-        if let Some(retry_after) = self.throttle.refusal(&counts, now, true) {
-            return Err(AuthError::Throttled { retry_after });
-        }
-        let event = |kind| NewEvent {
-            kind,
-            username: &row.username,
-            family_id: None,
-            client,
-            at: now,
-            actor: None,
-        };
-        if !self.check_second_factor(row.user_id, &factor, now).await? {
+        let attempt = self.attempt(&row.username, client, Secret::Code).await?;
+        let now = attempt.now();
+        let event = |kind| NewEvent::new(kind, &row.username, Actor::User, now).by(client);
+        if !self
+            .check_second_factor(attempt.counted(), row.user_id, &factor, now)
+            .await?
+        {
+            attempt.failed();
             self.db.fail_mfa_challenge(&hash).await?;
             self.db.record_event(event(EventKind::MfaFailure)).await?;
             tracing::info!(username = ?row.username, "second factor refused");
@@ -360,7 +334,7 @@ impl Auth {
         if !self.db.consume_mfa_challenge(&hash, now).await? {
             return Err(AuthError::InvalidChallenge);
         }
-        self.db.release_login_attempt(&keys, true).await?;
+        attempt.succeeded().await?;
         if matches!(factor, SecondFactor::RecoveryCode(_)) {
             self.db
                 .record_event(event(EventKind::RecoveryCodeUsed))
@@ -390,24 +364,17 @@ pub fn parse_factor(code: &str) -> SecondFactor {
 }
 
 /// Removes a user's second factor (an administrator, or the command line) and ends their
-/// sessions. Returns the ended sessions, or `NotFound` when the user has no factor.
+/// sessions. Returns the ended sessions, or `MfaNotEnabled` when the user has no factor.
 pub async fn reset(
-    db: &crate::db::Db,
-    acting: crate::auth::admin::Acting<'_>,
-    username: &crate::auth::accounts::Username,
+    db: &Db,
+    acting: Acting<'_>,
+    username: &Username,
 ) -> Result<Vec<String>, AuthError> {
     let user = db
-        .find_user(username.as_str())
+        .find_user(&username.key())
         .await?
         .ok_or(AuthError::NotFound)?;
-    let event = NewEvent {
-        kind: EventKind::MfaReset,
-        username: &user.username,
-        family_id: None,
-        client: acting.client,
-        at: acting.now,
-        actor: Some(acting.actor),
-    };
+    let event = acting.event(EventKind::MfaReset, &user.username);
     db.remove_totp(user.id, None, event)
         .await?
         .ok_or(AuthError::MfaNotEnabled)
@@ -417,18 +384,12 @@ impl Auth {
     /// An administrator removes a user's second factor (their sessions end).
     pub async fn reset_mfa(
         &self,
-        admin: &crate::auth::admin::Admin,
-        username: &crate::auth::accounts::Username,
+        admin: &Admin,
+        username: &Username,
         client: &ClientInfo,
     ) -> Result<(), AuthError> {
-        let now = unix_now();
-        let acting = crate::auth::admin::Acting {
-            actor: &admin.username,
-            client,
-            now,
-        };
-        let ended = reset(&self.db, acting, username).await?;
-        self.revoked.extend(ended.into_iter().map(|id| (id, now)));
+        let ended = reset(&self.db, self.acting(admin, client), username).await?;
+        self.forget_sessions(ended);
         Ok(())
     }
 }

@@ -3,12 +3,31 @@
 //! header's bytes, the client's address), outputs are values or an [`AuthError`], which the
 //! server maps to the API's error contract in one place.
 //!
-//! [`Auth`] bundles what every step needs (storage, signing keys, policies); its methods are the
-//! steps: [`Auth::login`], [`Auth::refresh`], [`Auth::logout`], [`Auth::peek`].
+//! [`Auth`] bundles what every step needs (storage, keys, policies, the clock); its fields are
+//! private, and its methods are the steps. They are spread over the files of their concern:
+//!
+//! | file            | part of `Auth`                                                     |
+//! |-----------------|--------------------------------------------------------------------|
+//! | `mod.rs`        | construction ([`Auth::new`]), the bearer check ([`Auth::authorize`]) |
+//! | `login.rs`      | [`Auth::login`]: the password step                                  |
+//! | `mfa.rs`        | the second step, TOTP enrolment, turning it off, an admin's reset   |
+//! | `sessions.rs`   | starting, refreshing ([`Auth::refresh`]), ending ([`Auth::logout`]) and peeking at sessions |
+//! | `self_service.rs` | a user's own sessions and password                               |
+//! | `admin.rs`      | the admin area: accounts, locks, roles, the audit log              |
+//! | `accounts.rs`   | the demo accounts (seeding, the production check)                  |
+//! | `throttle.rs`   | the one throttled attempt every password and code check goes through |
+//! | `revocation.rs` | the set of revoked sessions and keeping it in step with other processes |
+//! | `retention.rs`  | [`Auth::retention_pass`]                                            |
+//!
+//! The command line (`jwt-auth user …`) has no signing keys, so it cannot build an `Auth`; the
+//! account changes it makes are plain functions over [`Db`] that `Auth`'s methods call too:
+//! `accounts::create_user`, `accounts::remove_user`, `admin::lock`, `admin::change_role` and
+//! `mfa::reset`. Each records its [`Actor`](crate::db::Actor) and takes the time explicitly.
 
 pub mod accounts;
 pub mod admin;
 pub mod bearer;
+pub mod clock;
 mod error;
 pub mod jwt;
 pub mod login;
@@ -16,48 +35,59 @@ pub mod mfa;
 pub mod password;
 pub mod rate_limit;
 pub mod refresh_token;
+pub mod retention;
 pub mod revocation;
 pub mod secret_box;
 pub mod self_service;
 pub mod sessions;
+pub mod throttle;
 pub mod totp;
 
 pub use error::{AuthError, RefreshRefusal};
 
 use crate::db::Db;
-use jwt::{Claims, JwtKeys, Subject};
-use login::ThrottlePolicy;
-use password::PasswordHasher;
-use rate_limit::LoginRateLimiter;
-use refresh_token::ChildKeys;
+use clock::Clock;
+use jwt::{Claims, JwtKeys, NamedKey, Subject, TokenSettings};
+use password::{HashingPolicy, PasswordHasher};
+use rate_limit::{LoginRateLimiter, RatePolicy};
+use refresh_token::{ChildKey, ChildKeys};
+use retention::RetentionPolicy;
 use revocation::RevokedSessions;
+use secret_box::SecretBox;
 use sessions::{IssuedToken, SessionPolicy, SessionUser};
-use std::time::{SystemTime, UNIX_EPOCH};
+use throttle::ThrottlePolicy;
 
-/// Seconds since the Unix epoch: the unit of every stored time and every token claim.
-pub fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
+pub use clock::unix_now;
 
-/// Storage, keys, policies and the revocation set: everything an authentication step needs.
-pub struct Auth {
-    pub db: Db,
-    pub jwt: JwtKeys,
-    /// Derive each rotation's child token from its parent.
-    pub child_keys: ChildKeys,
+/// The policies an [`Auth`] enforces, as the configuration groups them.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub tokens: TokenSettings,
     pub sessions: SessionPolicy,
     pub throttle: ThrottlePolicy,
+    pub login_rate: RatePolicy,
+    pub hashing: HashingPolicy,
+    pub retention: RetentionPolicy,
+}
+
+/// Storage, keys, policies, the revocation set and the clock: everything a step needs.
+pub struct Auth {
+    db: Db,
+    jwt: JwtKeys,
+    /// Derive each rotation's child token from its parent.
+    child_keys: ChildKeys,
+    sessions: SessionPolicy,
+    throttle: ThrottlePolicy,
+    retention: RetentionPolicy,
     /// Bounded argon2id: at most N hashes at once, in reused memory.
-    pub hasher: PasswordHasher,
+    hasher: PasswordHasher,
     /// Login attempts per client address (anti-spraying).
-    pub login_rate: LoginRateLimiter,
+    login_rate: LoginRateLimiter,
     /// Seals TOTP secrets at rest.
-    pub secret_box: secret_box::SecretBox,
+    secret_box: SecretBox,
     /// Sessions revoked recently enough that their access tokens could still be unexpired.
-    pub revoked: RevokedSessions,
+    revoked: RevokedSessions,
+    clock: Clock,
 }
 
 /// A successful login or refresh: who, a new access token, and the refresh token for the cookie.
@@ -72,25 +102,65 @@ pub struct SignedIn {
 }
 
 impl Auth {
+    /// The core over `db`, signing with `keys[0]` (the active key) and verifying with all of
+    /// them. Fails for an empty key list, or when the hashing buffers cannot be prepared.
+    pub fn new(db: Db, keys: &[NamedKey<'_>], settings: Settings) -> Result<Self, AuthError> {
+        let (active, verify_only) = keys
+            .split_first()
+            .ok_or_else(|| AuthError::Crypto("no signing key is configured".into()))?;
+        let jwt = JwtKeys::new(*active, verify_only, settings.tokens)
+            .map_err(|e| AuthError::Crypto(format!("a key cannot be used for HMAC: {e}")))?;
+        let child_keys = ChildKeys::new(
+            ChildKey::from_secret(active.secret),
+            verify_only
+                .iter()
+                .map(|k| ChildKey::from_secret(k.secret))
+                .collect(),
+        );
+        Ok(Self {
+            db,
+            jwt,
+            child_keys,
+            sessions: settings.sessions,
+            throttle: settings.throttle,
+            retention: settings.retention,
+            hasher: PasswordHasher::new(settings.hashing)?,
+            login_rate: LoginRateLimiter::new(settings.login_rate),
+            secret_box: SecretBox::derive(keys.iter().map(|k| (k.kid, k.secret))),
+            revoked: RevokedSessions::default(),
+            clock: Clock::default(),
+        })
+    }
+
+    /// The clock every step reads (tests move it forward).
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Now, in Unix seconds, by this core's clock.
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
     /// The bearer check of a protected call: the `Authorization` header's bytes in, the claims
     /// of a valid access token of a live session out. No database round trip.
     pub fn authorize(&self, authorization: Option<&[u8]>) -> Result<Claims, AuthError> {
-        let claims = bearer::authorize(authorization, &self.jwt, unix_now())?;
+        let claims = bearer::authorize(authorization, &self.jwt, self.now())?;
         if self.revoked.contains(&claims.sid) {
             return Err(AuthError::Token(jwt::TokenError::Invalid));
         }
         Ok(claims)
     }
 
-    /// Loads the revocations recent enough to matter (at start-up, and to catch up with other
-    /// servers sharing the database) and forgets the ones that no longer can.
-    pub async fn sync_revocations(&self, since: i64, now: i64) -> Result<usize, AuthError> {
-        let recent = self.db.revoked_sessions_since(since).await?;
-        let count = recent.len();
-        self.revoked
-            .extend(recent.into_iter().map(|r| (r.id, r.revoked_at)));
-        self.revoked.prune(now - self.jwt.max_token_age_secs());
-        Ok(count)
+    /// Frees the argon2 buffers no hash has used for `idle` (run every second by the server).
+    pub fn release_idle_hash_memory(&self, idle: std::time::Duration) -> usize {
+        self.hasher.release_idle(idle)
+    }
+
+    /// Adds ended sessions to the revocation set, as of now.
+    fn forget_sessions(&self, ended: impl IntoIterator<Item = String>) {
+        let now = self.now();
+        self.revoked.extend(ended.into_iter().map(|id| (id, now)));
     }
 
     fn sign_in(

@@ -13,6 +13,7 @@
 //! few percent of the hash). The server makes sure the allocator really returns such large
 //! blocks to the OS (`server::memory`).
 
+use crate::auth::throttle::Counted;
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version, ARGON2ID_IDENT};
 use std::sync::{Arc, Mutex};
@@ -51,6 +52,15 @@ fn new_memory() -> Memory {
     vec![Block::new(); M_COST_KIB as usize].into_boxed_slice()
 }
 
+/// How much hashing may run at once, from the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashingPolicy {
+    /// Hashes at once (`PASSWORD_HASH_CONCURRENCY`, ≥ 1); each holds 19 MiB.
+    pub concurrency: usize,
+    /// How long a caller waits for a slot before it is refused as busy (`PASSWORD_HASH_WAIT_MS`).
+    pub wait: Duration,
+}
+
 /// Bounded, memory-reusing argon2id.
 pub struct PasswordHasher {
     slots: Arc<Semaphore>,
@@ -74,9 +84,10 @@ impl std::fmt::Debug for PasswordHasher {
 }
 
 impl PasswordHasher {
-    /// At most `concurrency` (≥ 1) hashes at once; a caller waits at most `wait` for a slot.
-    /// Computes the dummy hash now, so the first unknown-user login is not faster.
-    pub fn new(concurrency: usize, wait: Duration) -> Result<Self, HashError> {
+    /// At most `policy.concurrency` (≥ 1) hashes at once; a caller waits at most `policy.wait`
+    /// for a slot. Computes the dummy hash now, so the first unknown-user login is not faster.
+    pub fn new(policy: HashingPolicy) -> Result<Self, HashError> {
+        let HashingPolicy { concurrency, wait } = policy;
         let mut random = [0u8; 32];
         rand::fill(&mut random);
         let mut memory = new_memory();
@@ -120,9 +131,17 @@ impl PasswordHasher {
             .unwrap_or(0)
     }
 
-    /// [`Slot::verify`] in the next free slot.
-    pub async fn verify(&self, password: String, phc: Option<String>) -> Result<bool, HashError> {
-        self.slot().await?.verify(password, phc).await
+    /// Whether `phc` is the hash of `published`, a password published with this software (the
+    /// demo accounts'), checked at start-up. The one check that is nobody's login attempt, so
+    /// it needs no throttle: the password is a constant, never user input.
+    pub async fn is_published_password(
+        &self,
+        phc: String,
+        published: &'static str,
+    ) -> Result<bool, HashError> {
+        let slot = self.slot().await?;
+        slot.run(move |memory| Ok(verify_with(published.as_bytes(), &phc, memory)))
+            .await
     }
 
     /// [`Slot::hash`] in the next free slot.
@@ -139,8 +158,14 @@ pub struct Slot<'a> {
 
 impl Slot<'_> {
     /// Checks `password` against a stored PHC string. `phc = None` (unknown user) verifies
-    /// against the dummy hash, taking the same time, and returns `false`.
-    pub async fn verify(self, password: String, phc: Option<String>) -> Result<bool, HashError> {
+    /// against the dummy hash, taking the same time, and returns `false`. Only an attempt that
+    /// was counted by the throttle can ask (`Counted`, see `auth::throttle`).
+    pub async fn verify(
+        self,
+        _counted: &Counted,
+        password: String,
+        phc: Option<String>,
+    ) -> Result<bool, HashError> {
         let known = phc.is_some();
         let phc = phc.unwrap_or_else(|| self.hasher.dummy.clone());
         let verified = self
@@ -248,7 +273,19 @@ mod tests {
     use argon2::PasswordHasher as _;
 
     fn hasher(concurrency: usize) -> PasswordHasher {
-        PasswordHasher::new(concurrency, Duration::from_secs(5)).unwrap()
+        PasswordHasher::new(HashingPolicy {
+            concurrency,
+            wait: Duration::from_secs(5),
+        })
+        .unwrap()
+    }
+
+    impl PasswordHasher {
+        /// [`Slot::verify`] in the next free slot, as a counted attempt would.
+        async fn verify(&self, password: String, phc: Option<String>) -> Result<bool, HashError> {
+            let counted = Counted::for_tests();
+            self.slot().await?.verify(&counted, password, phc).await
+        }
     }
 
     #[tokio::test]
@@ -311,7 +348,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_caller_that_cannot_get_a_slot_in_time_is_refused_as_busy() {
-        let hasher = PasswordHasher::new(1, Duration::from_millis(1)).unwrap();
+        let hasher = PasswordHasher::new(HashingPolicy {
+            concurrency: 1,
+            wait: Duration::from_millis(1),
+        })
+        .unwrap();
         let held = hasher.slots.clone().acquire_owned().await.unwrap();
 
         let refused = hasher.verify("x".into(), None).await;

@@ -7,11 +7,34 @@
 //! issued just before the revocation: the token lifetime plus the leeway; older entries are
 //! dropped, so the set stays as small as the revocations of the last few minutes.
 //!
-//! Several servers sharing one database learn each other's revocations from the
-//! `session_revocations` table (see `server::revocation_sync`); the set itself is per process.
+//! Several processes sharing one database learn each other's revocations (another instance,
+//! the `jwt-auth user remove` command) from the `session_revocations` table, in one of two ways:
+//!
+//! - **PostgreSQL** pushes them: a trigger on the table sends a `NOTIFY`, which every instance
+//!   `LISTEN`s to, so a logout on one instance reaches the others in milliseconds.
+//!   Notifications are not queued for a disconnected listener, so after a reconnect, and every
+//!   [`RELOAD_INTERVAL`] as a safety net, the table is read again.
+//! - **SQLite** cannot push: the table is read every [`POLL_INTERVAL`].
+//!
+//! Each read reaches a few seconds further back than the previous one started, so a
+//! transaction that committed late is not skipped; entries that no token can need any more are
+//! dropped on the way. At start-up, [`Auth::load_revocations`] reads every revocation recent
+//! enough to matter.
 
+use crate::auth::{Auth, AuthError};
+use crate::db::{FeedEvent, RevocationFeed};
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+/// How often other processes' revocations are read when nothing pushes them.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
+/// How often the table is read anyway when notifications do arrive.
+pub const RELOAD_INTERVAL: Duration = Duration::from_secs(30);
+/// How long to wait before listening again after the database could not be reached.
+const RETRY_DELAY: Duration = Duration::from_secs(1);
+/// How far each read reaches back before the previous one started.
+const OVERLAP_SECS: i64 = 5;
 
 /// Revoked session ids with the time they were revoked.
 #[derive(Debug, Default)]
@@ -58,6 +81,84 @@ impl RevokedSessions {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+impl Auth {
+    /// Loads the revocations recent enough to matter (at start-up, and to catch up with other
+    /// processes) and forgets the ones that no longer can.
+    pub async fn load_revocations(&self) -> Result<usize, AuthError> {
+        let now = self.now();
+        self.sync_revocations(now - self.jwt.max_token_age_secs(), now)
+            .await
+    }
+
+    async fn sync_revocations(&self, since: i64, now: i64) -> Result<usize, AuthError> {
+        let recent = self.db.revoked_sessions_since(since).await?;
+        let count = recent.len();
+        self.revoked
+            .extend(recent.into_iter().map(|r| (r.id, r.revoked_at)));
+        self.revoked.prune(now - self.jwt.max_token_age_secs());
+        Ok(count)
+    }
+
+    /// Follows other processes' revocations until the task is aborted (at shutdown).
+    pub async fn follow_revocations(self: Arc<Self>) {
+        match self.db.revocation_feed().await {
+            Ok(Some(feed)) => {
+                // Anything revoked between the start-up load and the `LISTEN` is read now.
+                self.reload_revocations().await;
+                tokio::join!(self.clone().poll(RELOAD_INTERVAL), self.follow(feed));
+            }
+            Ok(None) => self.poll(POLL_INTERVAL).await,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for session revocations; polling");
+                self.poll(POLL_INTERVAL).await;
+            }
+        }
+    }
+
+    async fn reload_revocations(&self) {
+        if let Err(e) = self.load_revocations().await {
+            tracing::warn!(error = %e, "reloading session revocations");
+        }
+    }
+
+    /// Applies pushed revocations as they arrive; catches up after every reconnect.
+    async fn follow(self: Arc<Self>, mut feed: Box<dyn RevocationFeed>) {
+        loop {
+            match feed.next().await {
+                Ok(FeedEvent::Revoked(session)) => {
+                    self.revoked.insert(&session.id, session.revoked_at)
+                }
+                Ok(FeedEvent::Reconnected) => {
+                    tracing::info!("revocation feed reconnected; reloading revocations");
+                    self.reload_revocations().await;
+                }
+                Err(e) => {
+                    // The listener reconnects on the next call; what it missed is read now (or
+                    // by the periodic reload, if the database is still away).
+                    tracing::warn!(error = %e, "revocation feed failed; retrying");
+                    tokio::time::sleep(RETRY_DELAY).await;
+                    self.reload_revocations().await;
+                }
+            }
+        }
+    }
+
+    /// Reads the table every `every`.
+    async fn poll(self: Arc<Self>, every: Duration) {
+        let mut since = self.now() - OVERLAP_SECS;
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            let now = self.now();
+            match self.sync_revocations(since, now).await {
+                Ok(_) => since = now - OVERLAP_SECS,
+                Err(e) => tracing::warn!(error = %e, "reading session revocations"),
+            }
+        }
     }
 }
 

@@ -3,11 +3,10 @@
 
 use crate::auth::accounts::check_new_password;
 use crate::auth::jwt::Claims;
-use crate::auth::login::ThrottlePolicy;
-use crate::auth::rate_limit::limit_key;
-use crate::auth::{unix_now, Auth, AuthError};
-use crate::db::{ClientInfo, Liveness, NewEvent, SessionRow, ThrottleKeys};
-use crate::model::{EventKind, RevokeReason};
+use crate::auth::throttle::Secret;
+use crate::auth::{Auth, AuthError};
+use crate::db::{Actor, Liveness, NewEvent, SessionRow, UsernameKey};
+use crate::model::{ClientInfo, EventKind, RevokeReason};
 
 /// Who is acting: the user and session of a verified access token.
 #[derive(Debug, Clone)]
@@ -30,6 +29,18 @@ impl Caller {
             session_id: claims.sid.clone(),
         })
     }
+
+    /// An event about the caller's own account, done by them from `client` in this session.
+    pub(crate) fn event<'a>(
+        &'a self,
+        kind: EventKind,
+        client: &'a ClientInfo,
+        now: i64,
+    ) -> NewEvent<'a> {
+        NewEvent::new(kind, &self.username, Actor::User, now)
+            .by(client)
+            .session(&self.session_id)
+    }
 }
 
 impl Auth {
@@ -41,26 +52,9 @@ impl Auth {
         }
     }
 
-    fn caller_event<'a>(
-        caller: &'a Caller,
-        kind: EventKind,
-        session: Option<&'a str>,
-        client: &'a ClientInfo,
-        now: i64,
-    ) -> NewEvent<'a> {
-        NewEvent {
-            kind,
-            username: &caller.username,
-            family_id: session,
-            client,
-            at: now,
-            actor: None,
-        }
-    }
-
     /// The caller's live sessions, newest activity first.
     pub async fn my_sessions(&self, caller: &Caller) -> Result<Vec<SessionRow>, AuthError> {
-        let live = self.liveness(unix_now());
+        let live = self.liveness(self.now());
         Ok(self.db.list_sessions(caller.user_id, live).await?)
     }
 
@@ -72,14 +66,15 @@ impl Auth {
         session_id: &str,
         client: &ClientInfo,
     ) -> Result<(), AuthError> {
-        let now = unix_now();
-        let event = Self::caller_event(
-            caller,
+        let now = self.now();
+        let event = NewEvent::new(
             EventKind::SessionRevoked,
-            Some(session_id),
-            client,
+            &caller.username,
+            Actor::User,
             now,
-        );
+        )
+        .by(client)
+        .session(session_id);
         let ended = self
             .db
             .revoke_own_session(
@@ -104,21 +99,31 @@ impl Auth {
         keep_current: bool,
         client: &ClientInfo,
     ) -> Result<usize, AuthError> {
-        let now = unix_now();
+        let now = self.now();
         let keep = keep_current.then_some(caller.session_id.as_str());
-        let event = Self::caller_event(caller, EventKind::SessionRevoked, keep, client, now);
+        let event = NewEvent::new(
+            EventKind::SessionRevoked,
+            &caller.username,
+            Actor::User,
+            now,
+        )
+        .by(client);
+        let event = match keep {
+            Some(current) => event.session(current),
+            None => event,
+        };
         let ended = self
             .db
             .revoke_user_sessions(caller.user_id, keep, RevokeReason::EndedByUser, event)
             .await?;
-        self.revoked
-            .extend(ended.iter().map(|id| (id.clone(), now)));
-        Ok(ended.len())
+        let count = ended.len();
+        self.forget_sessions(ended);
+        Ok(count)
     }
 
-    /// Changes the caller's password: the current one must be right (a wrong one counts
-    /// against the login throttle, like a failed login), the new one must follow the rules.
-    /// Every other session of the caller ends; the current one stays logged in.
+    /// Changes the caller's password: the current one must be right (checked in a throttled
+    /// attempt, like a login's), the new one must follow the rules. Every other session of the
+    /// caller ends; the current one stays logged in.
     pub async fn change_password(
         &self,
         caller: &Caller,
@@ -132,63 +137,30 @@ impl Auth {
             ));
         }
         check_new_password(&caller.username, &new)?;
-        let now = unix_now();
-        let keys = ThrottleKeys {
-            user: caller.username.to_lowercase(),
-            ip: client
-                .ip
-                .map(limit_key)
-                .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string()),
-        };
-        let windows = self.throttle.windows();
-        let counts = self.db.login_counts(&keys, windows, now).await?;
-        let throttled = |retry_after| AuthError::Throttled { retry_after };
-        if let Some(wait) = ThrottlePolicy::refusal(&self.throttle, &counts, now, false) {
-            return Err(throttled(wait));
-        }
-        let slot = self.hasher.slot().await?;
-        let counts = self.db.reserve_login_attempt(&keys, windows, now).await?;
-        if let Some(wait) = ThrottlePolicy::refusal(&self.throttle, &counts, now, true) {
-            return Err(throttled(wait));
-        }
+        let mut attempt = self
+            .attempt(&caller.username, client, Secret::Password)
+            .await?;
+        let now = attempt.now();
         let user = self
             .db
-            .find_user(&caller.username)
+            .find_user(&UsernameKey::of(&caller.username))
             .await?
             .filter(|u| u.id == caller.user_id)
             .ok_or(AuthError::NotFound)?;
-        let verified = match slot.verify(current, Some(user.password_hash)).await {
-            Ok(verified) => verified,
-            Err(e) => {
-                self.db.release_login_attempt(&keys, false).await?;
-                return Err(e.into());
-            }
-        };
-        if !verified {
-            let event = Self::caller_event(
-                caller,
-                EventKind::PasswordChangeFailure,
-                Some(&caller.session_id),
-                client,
-                now,
-            );
+        if !attempt.password(current, Some(user.password_hash)).await? {
+            attempt.failed();
+            let event = caller.event(EventKind::PasswordChangeFailure, client, now);
             self.db.record_event(event).await?;
             return Err(AuthError::WrongPassword);
         }
-        self.db.release_login_attempt(&keys, true).await?;
+        attempt.succeeded().await?;
         let phc = self.hasher.hash(new).await?;
-        let event = Self::caller_event(
-            caller,
-            EventKind::PasswordChanged,
-            Some(&caller.session_id),
-            client,
-            now,
-        );
+        let event = caller.event(EventKind::PasswordChanged, client, now);
         let ended = self
             .db
             .change_password(caller.user_id, &phc, &caller.session_id, event)
             .await?;
-        self.revoked.extend(ended.into_iter().map(|id| (id, now)));
+        self.forget_sessions(ended);
         tracing::info!(username = ?caller.username, "password changed");
         Ok(())
     }

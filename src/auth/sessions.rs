@@ -19,12 +19,12 @@
 //! if nobody else has"); a request that loses a race looks again, so concurrent refreshes never
 //! corrupt a row or fail with a 5xx.
 
-use crate::auth::{refresh_token, unix_now, Auth, AuthError, RefreshRefusal, SignedIn};
-use crate::db::{ClientInfo, NewEvent, NewSession, RefreshTokenRow, Rotation};
-use crate::model::{Amr, EventKind, RevokeReason, Role};
+use crate::auth::{refresh_token, Auth, AuthError, RefreshRefusal, SignedIn};
+use crate::db::{Actor, NewEvent, NewSession, RefreshTokenRow, Rotation};
+use crate::model::{Amr, ClientInfo, EventKind, RevokeReason, Role};
 
 /// Session lifetimes, in seconds, from the configuration.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SessionPolicy {
     /// Lifetime of a session from its login; rotation never extends it.
     pub absolute_ttl_secs: i64,
@@ -130,14 +130,9 @@ impl Auth {
                     expires_at,
                     client,
                 },
-                NewEvent {
-                    actor: None,
-                    kind: EventKind::LoginSuccess,
-                    username: &user.username,
-                    family_id: Some(&session_id),
-                    client,
-                    at: now,
-                },
+                NewEvent::new(EventKind::LoginSuccess, &user.username, Actor::User, now)
+                    .by(client)
+                    .session(&session_id),
             )
             .await?;
         Ok(IssuedToken {
@@ -154,7 +149,7 @@ impl Auth {
         presented: Option<&str>,
         client: &ClientInfo,
     ) -> Result<SignedIn, AuthError> {
-        let now = unix_now();
+        let now = self.now();
         let result = self.rotate(presented, client, now).await;
         if let Err(AuthError::RefreshRefused(reason)) = &result {
             tracing::info!(%reason, "refresh refused");
@@ -218,14 +213,9 @@ impl Auth {
                         now,
                         client,
                     };
-                    let event = NewEvent {
-                        actor: None,
-                        kind: EventKind::Refresh,
-                        username: &row.username,
-                        family_id: Some(&row.session_id),
-                        client,
-                        at: now,
-                    };
+                    let event = NewEvent::new(EventKind::Refresh, &row.username, Actor::User, now)
+                        .by(client)
+                        .session(&row.session_id);
                     if !self.db.rotate_refresh_token(rotation, event).await? {
                         // Another request rotated or revoked it meanwhile: look again.
                         continue;
@@ -277,7 +267,7 @@ impl Auth {
             return Ok(None);
         };
         let reason = (RevokeReason::Logout, EventKind::Logout);
-        let ended = self.revoke(&row, reason, client, unix_now()).await?;
+        let ended = self.revoke(&row, reason, client, self.now()).await?;
         if ended {
             tracing::info!(username = ?row.username, "logged out");
         }
@@ -297,7 +287,7 @@ impl Auth {
         Ok(row
             .filter(|row| {
                 matches!(
-                    TokenState::of(row, self.sessions, unix_now()),
+                    TokenState::of(row, self.sessions, self.now()),
                     TokenState::Live | TokenState::RotatedWithinGrace
                 )
             })
@@ -314,14 +304,9 @@ impl Auth {
         client: &ClientInfo,
         now: i64,
     ) -> Result<bool, AuthError> {
-        let event = NewEvent {
-            actor: None,
-            kind,
-            username: &row.username,
-            family_id: Some(&row.session_id),
-            client,
-            at: now,
-        };
+        let event = NewEvent::new(kind, &row.username, Actor::User, now)
+            .by(client)
+            .session(&row.session_id);
         let ended = self
             .db
             .revoke_session(&row.session_id, reason, event)

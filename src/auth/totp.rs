@@ -1,6 +1,7 @@
 //! Time-based one-time passwords (RFC 6238 over RFC 4226's HOTP): HMAC-SHA1, 6 digits, 30 s
 //! steps, a 160-bit secret. What authenticator apps implement.
 
+use crate::auth::throttle::Counted;
 use data_encoding::BASE32_NOPAD;
 use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
@@ -58,8 +59,9 @@ pub fn code_at_step(secret: &[u8], step: i64) -> String {
 }
 
 /// The step whose code `code` is, within ±[`WINDOW`] steps of `now`; `None` when no step in
-/// the window matches. Comparisons are constant-time.
-pub fn matching_step(secret: &[u8], code: &str, now: i64) -> Option<i64> {
+/// the window matches. Comparisons are constant-time. A check of a code, so only a counted
+/// attempt may make it (`Counted`, see `auth::throttle`).
+pub fn matching_step(_counted: &Counted, secret: &[u8], code: &str, now: i64) -> Option<i64> {
     let code = code.trim();
     if code.len() != DIGITS as usize || !code.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -145,14 +147,24 @@ mod tests {
         let step = step_at(now);
         for offset in [-1, 0, 1] {
             let code = code_at_step(&secret, step + offset);
-            assert_eq!(matching_step(&secret, &code, now), Some(step + offset));
+            assert_eq!(
+                matching_step(&Counted::for_tests(), &secret, &code, now),
+                Some(step + offset)
+            );
         }
         for offset in [-2, 2] {
             let code = code_at_step(&secret, step + offset);
-            assert_eq!(matching_step(&secret, &code, now), None, "{offset}");
+            assert_eq!(
+                matching_step(&Counted::for_tests(), &secret, &code, now),
+                None,
+                "{offset}"
+            );
         }
         for bad in ["", "12345", "1234567", "12a456"] {
-            assert_eq!(matching_step(&secret, bad, now), None);
+            assert_eq!(
+                matching_step(&Counted::for_tests(), &secret, bad, now),
+                None
+            );
         }
     }
 

@@ -4,10 +4,11 @@
 //! step (`login_mfa`) is a lazy chunk and uses the server function as usual.
 
 use super::{fetch, js};
-use crate::api::{ApiError, ErrorCode, LoginResponse, MfaRequired, TokenResponse};
+use crate::api::{ApiError, ErrorCode, Login, LoginResponse, MfaRequired, TokenResponse};
 use crate::model::Role;
 use bytes::Bytes;
 use http::Method;
+use leptos::server_fn::ServerFn;
 
 /// Checks the username and password; on success the server has set the refresh cookie. The
 /// error is the message to show.
@@ -16,7 +17,7 @@ pub async fn login(username: &str, password: &str) -> Result<LoginResponse, Stri
         .ok_or_else(|| message(ErrorCode::Internal))?;
     let request = fetch::ApiRequest {
         method: Method::POST,
-        url: "/api/login".to_owned(),
+        url: Login::PATH.to_owned(),
         content_type: "application/json".to_owned(),
         accepts: "application/json".to_owned(),
         body: Some(Bytes::from(body)),

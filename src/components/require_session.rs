@@ -12,11 +12,13 @@
 //! frames every guarded page with the site navigation. Both live inside the lazy chunks (the
 //! `lazy_page!` view and the lazy 403 page): a first visit to `/login` downloads none of it.
 //! A new protected route is therefore one line: `view=RequireSession::new(Lazy::<MyRoute>::new())`.
+//!
+//! The guard owns its 403 page ([`Forbidden`]), so guard and page do not import each other.
 
 use crate::client::auth_state::AuthState;
+use crate::components::page_title::PageTitle;
 use crate::components::site_nav::SiteNav;
 use crate::model::Role;
-use crate::pages::forbidden::forbidden_page;
 use crate::routes;
 use leptos::prelude::*;
 use leptos_router::{components::Redirect, hooks::use_navigate, ChooseView};
@@ -106,5 +108,29 @@ pub fn Guarded(children: Children) -> impl IntoView {
             <SiteNav/>
             {children()}
         </div>
+    }
+}
+
+/// The framed 403 page, as the guard renders it. A chunk of its own in split builds: only a
+/// visitor without the role ever needs it.
+#[cfg_attr(wasm_split, leptos::lazy)]
+async fn forbidden_page() -> AnyView {
+    view! { <Guarded><Forbidden/></Guarded> }.into_any()
+}
+
+/// Rendered in place of a page that needs another role, with HTTP status 403 when rendered by
+/// the server.
+#[component]
+pub fn Forbidden() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::FORBIDDEN);
+    }
+    view! {
+        <PageTitle text="Not allowed · jwt-auth"/>
+        <section class="card" aria-labelledby="forbidden-title">
+            <h1 id="forbidden-title">"You need the admin role"</h1>
+            <p>"This page is for administrators. Your account does not have that role."</p>
+        </section>
     }
 }

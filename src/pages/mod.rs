@@ -1,5 +1,5 @@
-//! One module per page: `login`, `secret_number`, `account` and `admin` (lazy routes),
-//! `forbidden` (403) and `not_found` (404).
+//! One module per page: `login`, `secret_number`, `account` and `admin` (lazy routes) and
+//! `not_found` (404). The 403 page belongs to the guard (`components::require_session`).
 
 /// Makes `$route` the lazy route of the page component `$page`.
 ///
@@ -44,7 +44,6 @@ macro_rules! lazy_page {
 
 pub mod account;
 pub mod admin;
-pub mod forbidden;
 pub mod login;
 pub mod not_found;
 pub mod secret_number;

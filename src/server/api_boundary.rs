@@ -15,7 +15,7 @@
 //! panic) the client sees the same shape.
 
 use crate::api::{ApiError, ErrorCode};
-use crate::server::{config::PublicOrigin, state::AppState};
+use crate::server::{net::PublicOrigin, state::AppState};
 use axum::{
     body::{to_bytes, Body},
     extract::{Request, State},
@@ -39,7 +39,7 @@ pub async fn api_boundary(State(state): State<AppState>, request: Request, next:
     if !request.uri().path().starts_with(API_PREFIX) {
         return next.run(request).await;
     }
-    let request = match check_request(request, &state.config.public_origin).await {
+    let request = match check_request(request, &state.config.net.public_origin).await {
         Ok(request) => request,
         Err(error) => return error_response(&error),
     };

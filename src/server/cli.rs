@@ -4,8 +4,9 @@
 
 use crate::auth::accounts::{self, Username};
 use crate::auth::admin::{self, Acting};
-use crate::auth::{mfa, password::PasswordHasher, unix_now, AuthError};
-use crate::db::{self, ClientInfo, Liveness};
+use crate::auth::password::{HashingPolicy, PasswordHasher};
+use crate::auth::{mfa, unix_now, AuthError};
+use crate::db::{self, Actor, Liveness};
 use crate::model::Role;
 use anyhow::{bail, Context};
 use std::{io::BufRead, time::Duration};
@@ -138,9 +139,6 @@ fn utc(secs: i64) -> String {
     )
 }
 
-/// The actor the audit log records for command-line changes.
-const CLI_ACTOR: &str = "cli";
-
 /// Runs a `user` command against the database at `database_url` (the same `DATABASE_URL` as
 /// the server; a running server notices ended sessions within a second). Returns what to print.
 pub async fn run_user_command(
@@ -151,10 +149,9 @@ pub async fn run_user_command(
     let db = db::connect(database_url)
         .await
         .context("cannot open the database (DATABASE_URL)")?;
-    let nowhere = ClientInfo::default();
     let acting = Acting {
-        actor: CLI_ACTOR,
-        client: &nowhere,
+        actor: Actor::Cli,
+        client: None,
         now: unix_now(),
     };
     let not_found = |name: &Username| anyhow::anyhow!("there is no user named {:?}", name.as_str());
@@ -172,9 +169,21 @@ pub async fn run_user_command(
         UserCommand::Add { username, role } => {
             let password = read_password(stdin)?;
             // One command, one hash: a slot of its own, no queue.
-            let hasher = PasswordHasher::new(1, Duration::from_secs(60))
-                .map_err(|e| anyhow::anyhow!("preparing password hashing: {e}"))?;
-            match accounts::create_user(&db, &hasher, CLI_ACTOR, &username, password, role).await {
+            let hasher = PasswordHasher::new(HashingPolicy {
+                concurrency: 1,
+                wait: Duration::from_secs(60),
+            })
+            .map_err(|e| anyhow::anyhow!("preparing password hashing: {e}"))?;
+            let created = accounts::create_user(
+                &db,
+                &hasher,
+                Actor::Cli,
+                &username,
+                password,
+                role,
+                acting.now,
+            );
+            match created.await {
                 Ok(_) => Ok(format!("added {username} ({role})")),
                 Err(AuthError::UsernameTaken) => {
                     bail!("a user named {:?} already exists", username.as_str())
@@ -184,7 +193,7 @@ pub async fn run_user_command(
             }
         }
         UserCommand::Remove { username } => {
-            if accounts::remove_user(&db, CLI_ACTOR, &username).await? {
+            if accounts::remove_user(&db, Actor::Cli, &username, acting.now).await? {
                 Ok(format!("removed {username}; their sessions have ended"))
             } else {
                 Err(not_found(&username))

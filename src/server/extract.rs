@@ -9,7 +9,7 @@
 
 use crate::api::ApiError;
 use crate::auth::jwt::Claims;
-use crate::server::config::IpNet;
+use crate::server::net::IpNet;
 use crate::server::{
     cookies::{self, RefreshCookieValue},
     error::internal,
@@ -24,7 +24,7 @@ use std::{
     net::{IpAddr, SocketAddr},
 };
 
-pub use crate::db::ClientInfo;
+pub use crate::model::ClientInfo;
 
 /// The refresh cookie of a request.
 #[derive(Debug, Clone, Default)]
@@ -85,7 +85,7 @@ impl FromRequestParts<AppState> for ClientInfo {
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip());
         Ok(ClientInfo {
-            ip: peer.map(|peer| client_ip(peer, &parts.headers, &state.config.trusted_proxies)),
+            ip: peer.map(|peer| client_ip(peer, &parts.headers, &state.config.net.trusted_proxies)),
             user_agent: parts
                 .headers
                 .get(header::USER_AGENT)

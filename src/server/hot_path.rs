@@ -12,19 +12,27 @@
 //! `WWW-Authenticate` challenge, `Cache-Control: no-store`, the security headers, and the
 //! limit of requests in flight (counted in `serve`, for every request).
 
-use crate::api::{ApiError, SecretNumberResponse};
-use crate::server::{api_boundary, state::AppState};
+use crate::api::{ApiError, SecretNumber, SecretNumberResponse};
+use crate::server::{api_boundary, headers, state::AppState};
 use axum::{body::Body, extract::State, response::Response};
 use http::{header, HeaderMap, HeaderValue};
+use leptos::server_fn::ServerFn;
 
-/// The path, excluded from leptos_axum's server-function routes.
-pub const SECRET_NUMBER_PATH: &str = "/api/secret-number";
+/// The path, the server function's own, excluded from leptos_axum's server-function routes.
+pub const PATH: &str = SecretNumber::PATH;
+
+/// The protected resource itself: a fresh random number.
+pub fn draw() -> SecretNumberResponse {
+    SecretNumberResponse {
+        value: rand::random_range(0..1_000_000),
+    }
+}
 
 /// Whether `serve` answers this request with [`answer`] directly, before the router: a GET of
 /// the path. (HEAD and other methods take the router, which strips HEAD bodies and answers the
 /// API's 405.)
 pub fn is_hot(method: &http::Method, path: &str) -> bool {
-    method == http::Method::GET && path == SECRET_NUMBER_PATH
+    method == http::Method::GET && path == PATH
 }
 
 /// The router's handler (HEAD).
@@ -38,60 +46,34 @@ pub fn answer(state: &AppState, headers: &HeaderMap) -> Response {
         .get(header::AUTHORIZATION)
         .map(HeaderValue::as_bytes);
     let mut response = match state.auth.authorize(authorization) {
-        Ok(_claims) => {
-            let body = SecretNumberResponse {
-                value: rand::random_range(0..1_000_000),
-            };
-            match serde_json::to_vec(&body) {
-                Ok(json) => {
-                    let mut response = Response::new(Body::from(json));
-                    let headers = response.headers_mut();
-                    headers.insert(
-                        header::CONTENT_TYPE,
-                        HeaderValue::from_static("application/json"),
-                    );
-                    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-                    response
-                }
-                Err(_) => {
-                    api_boundary::error_response(&ApiError::new(crate::api::ErrorCode::Internal))
-                }
+        Ok(_claims) => match serde_json::to_vec(&draw()) {
+            Ok(json) => {
+                let mut response = Response::new(Body::from(json));
+                let headers = response.headers_mut();
+                headers.insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
+                headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                response
             }
-        }
+            Err(_) => api_boundary::error_response(&ApiError::new(crate::api::ErrorCode::Internal)),
+        },
         Err(e) => api_boundary::error_response(&ApiError::from(e)),
     };
-    security_headers(response.headers_mut(), state.config.mode);
+    headers::add(response.headers_mut(), state.production());
     response
 }
 
 /// Any other method: the API's JSON 405 (or its 403, first, for a cross-site request).
 pub async fn method_not_allowed(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let error = match api_boundary::refuse_cross_site(&headers, &state.config.public_origin) {
+    let error = match api_boundary::refuse_cross_site(&headers, &state.config.net.public_origin) {
         Err(forbidden) => forbidden,
         Ok(()) => ApiError::new(crate::api::ErrorCode::MethodNotAllowed),
     };
     let mut response = api_boundary::error_response(&error);
     let headers = response.headers_mut();
     headers.insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
-    security_headers(headers, state.config.mode);
+    headers::add(headers, state.production());
     response
-}
-
-/// What the router's header layers add to every other response.
-fn security_headers(headers: &mut HeaderMap, mode: crate::server::config::Mode) {
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
-    if mode == crate::server::config::Mode::Production {
-        headers.insert(
-            header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static("max-age=31536000"),
-        );
-    }
 }

@@ -30,7 +30,7 @@ pub async fn run(auth: Arc<Auth>) {
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        let freed = auth.hasher.release_idle(HASH_MEMORY_IDLE);
+        let freed = auth.release_idle_hash_memory(HASH_MEMORY_IDLE);
         if freed > 0 {
             tracing::debug!(buffers = freed, "freed idle password-hashing memory");
         }

@@ -11,16 +11,17 @@ pub mod device;
 pub mod error;
 pub mod extract;
 pub mod handlers;
+pub mod headers;
 pub mod hot_path;
 pub mod memory;
+pub mod net;
 pub mod page_session;
-pub mod retention;
-pub mod revocation_sync;
+pub mod shell;
 pub mod state;
 
 use crate::api::ApiError;
-use crate::app::{shell, App};
-use crate::auth::accounts;
+use crate::app::App;
+use crate::server::shell::shell;
 use crate::server::{config::Config, state::AppState};
 use anyhow::Context;
 use axum::{
@@ -43,7 +44,6 @@ use tower_http::{
     catch_panic::CatchPanicLayer,
     compression::CompressionLayer,
     services::ServeDir,
-    set_header::SetResponseHeaderLayer,
     timeout::TimeoutLayer,
     trace::{DefaultOnFailure, TraceLayer},
 };
@@ -52,16 +52,16 @@ use tower_http::{
 /// refuses to start in production while one exists), loads the recent session revocations, and
 /// returns the state every request shares.
 pub async fn prepare(config: Config, leptos_options: LeptosOptions) -> anyhow::Result<AppState> {
-    prepare_data_dir(&config.database_url)?;
-    let db = crate::db::connect(&config.database_url)
+    prepare_data_dir(&config.database.url)?;
+    let db = crate::db::connect(&config.database.url)
         .await
         .context("cannot open the database (DATABASE_URL)")?;
     let mode = config.mode;
     let state = AppState::new(config, db, leptos_options)?;
-    let (db, hasher) = (&state.auth.db, &state.auth.hasher);
+    let auth = &state.auth;
     match mode {
         config::Mode::Development => {
-            accounts::seed_demo_users(db, hasher)
+            auth.seed_demo_users()
                 .await
                 .context("creating the demo users")?;
             tracing::warn!(
@@ -70,7 +70,8 @@ pub async fn prepare(config: Config, leptos_options: LeptosOptions) -> anyhow::R
             );
         }
         config::Mode::Production => {
-            let demo = accounts::demo_accounts(db, hasher)
+            let demo = auth
+                .demo_accounts()
                 .await
                 .context("checking for demo accounts")?;
             if let Some(name) = demo.first() {
@@ -96,7 +97,9 @@ pub async fn prepare(config: Config, leptos_options: LeptosOptions) -> anyhow::R
              reset those users' second factor (`jwt-auth user mfa-reset NAME`) or restore the key"
         );
     }
-    revocation_sync::load(&state.auth)
+    state
+        .auth
+        .load_revocations()
         .await
         .context("loading the session revocations")?;
     Ok(state)
@@ -117,14 +120,8 @@ pub fn prepare_data_dir(database_url: &str) -> anyhow::Result<()> {
 /// The whole application as an axum router.
 pub fn router(state: AppState) -> Router {
     // The hot path is a plain handler (see `hot_path`), not leptos_axum's server-function route.
-    let routes =
-        generate_route_list_with_exclusions(App, Some(vec![hot_path::SECRET_NUMBER_PATH.into()]));
+    let routes = generate_route_list_with_exclusions(App, Some(vec![hot_path::PATH.into()]));
     let limits = state.config.limits;
-    // HSTS only in production: on a development http:// origin it would be ignored at best.
-    let production = state.config.mode == config::Mode::Production;
-    let hsts = move |_: &http::Response<axum::body::Body>| {
-        production.then(|| HeaderValue::from_static("max-age=31536000"))
-    };
     let shell_options = state.leptos_options.clone();
     let options = &state.leptos_options;
     // The WASM, JS and CSS bundle: the brotli or gzip copies `scripts/run` made at build time
@@ -165,21 +162,9 @@ pub fn router(state: AppState) -> Router {
             Duration::from_secs(limits.request_timeout_secs),
         ))
         .layer(middleware::from_fn(api_boundary::json_timeouts))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("same-origin"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::STRICT_TRANSPORT_SECURITY,
-            hsts,
+        .layer(middleware::map_response_with_state(
+            state.clone(),
+            headers::layer,
         ))
         // 5xx answers are logged where they arise (with the cause); a 503 under load is
         // expected and must not turn a flood of requests into a flood of log lines.
@@ -189,7 +174,7 @@ pub fn router(state: AppState) -> Router {
         );
     Router::new()
         .route(
-            hot_path::SECRET_NUMBER_PATH,
+            hot_path::PATH,
             get(hot_path::secret_number).fallback(hot_path::method_not_allowed),
         )
         .merge(app)
@@ -224,8 +209,8 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let limits = state.config.limits;
     let background = [
-        tokio::spawn(revocation_sync::run(state.auth.clone())),
-        tokio::spawn(retention::run(state.config.clone(), state.auth.clone())),
+        tokio::spawn(state.auth.clone().follow_revocations()),
+        tokio::spawn(state.auth.clone().keep_retention()),
         tokio::spawn(memory::run(state.auth.clone())),
     ];
     let app = router(state.clone());

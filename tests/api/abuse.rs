@@ -348,13 +348,12 @@ async fn retention_deletes_what_is_past_its_time_and_keeps_live_sessions() {
         .await
         .unwrap();
 
-    let pruned = jwt_auth::server::retention::run_once(
-        &app.state.config,
-        &app.state.auth,
-        jwt_auth::auth::unix_now(),
-    )
-    .await
-    .unwrap();
+    let pruned = app
+        .state
+        .auth
+        .retention_pass(jwt_auth::auth::unix_now())
+        .await
+        .unwrap();
 
     let sessions: Vec<String> = sqlx::query_scalar("SELECT id FROM sessions ORDER BY id")
         .fetch_all(db)

@@ -1,5 +1,6 @@
-//! Group commit for refresh-token rotations, the write every active client makes every few
-//! minutes and the one a busy server makes thousands of times a second.
+//! What SQLite does its own way with sessions: group commit for refresh-token rotations, the
+//! write every active client makes every few minutes and the one a busy server makes thousands
+//! of times a second.
 //!
 //! With `synchronous = FULL` each SQLite commit waits for one fsync, so one rotation per
 //! transaction caps refreshes at the disk's fsync rate (about 1,400/s here), and each of its
@@ -14,7 +15,7 @@
 //! Should a batch fail (it cannot, short of a broken disk), it is rolled back and each of its
 //! rotations is tried alone, so one bad rotation fails alone.
 
-use super::super::{DbError, NewEvent, Rotation};
+use crate::db::{DbError, NewEvent, Rotation, UsernameKey};
 use crate::model::EventKind;
 use sqlx::sqlite::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
@@ -38,8 +39,9 @@ fn rotation_sql(i: usize) -> String {
          INSERT INTO refresh_tokens (token_hash, session_id, parent_id, created_at)
           SELECT ?, ?, ?, ? WHERE changes() = 1;
          UPDATE sessions SET last_used_at = ?, last_ip = ? WHERE id = ? AND changes() = 1;
-         INSERT INTO auth_events (at, kind, username, family_id, ip, user_agent, actor)
-          SELECT ?, ?, ?, ?, ?, ?, ? WHERE changes() = 1
+         INSERT INTO auth_events (at, kind, username, username_key, family_id, ip, user_agent,
+                                  actor)
+          SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE changes() = 1
           RETURNING {i};"
     )
 }
@@ -53,6 +55,7 @@ struct Job {
     ip: Option<String>,
     kind: EventKind,
     username: String,
+    username_key: UsernameKey,
     family_id: Option<String>,
     user_agent: Option<String>,
     actor: Option<String>,
@@ -88,9 +91,10 @@ impl Rotations {
             ip: rotation.client.ip_text(),
             kind: event.kind,
             username: event.username.to_owned(),
-            family_id: event.family_id.map(str::to_owned),
-            user_agent: event.client.user_agent.clone(),
-            actor: event.actor.map(str::to_owned),
+            username_key: UsernameKey::of(event.username),
+            family_id: event.session.map(str::to_owned),
+            user_agent: event.user_agent().map(str::to_owned),
+            actor: event.actor().map(str::to_owned),
             reply,
         };
         self.queue.send(job).await.map_err(|_| DbError::Closed)?;
@@ -154,6 +158,7 @@ async fn commit_together(writer: &SqlitePool, batch: &[Job]) -> Result<Vec<bool>
             .bind(job.now)
             .bind(job.kind)
             .bind(&job.username)
+            .bind(job.username_key.as_str())
             .bind(job.family_id.as_deref())
             .bind(ip)
             .bind(job.user_agent.as_deref())
@@ -186,6 +191,7 @@ mod tests {
             ip: Some("127.0.0.1".into()),
             kind: EventKind::Refresh,
             username: "user".into(),
+            username_key: UsernameKey::of("user"),
             family_id: Some(session.to_owned()),
             user_agent: None,
             actor: None,
@@ -205,8 +211,8 @@ mod tests {
             .await
             .unwrap();
         sqlx::query(
-            "INSERT INTO users (id, username, password_hash, role, created_at)
-             VALUES (1, 'user', 'x', 'user', 0);
+            "INSERT INTO users (id, username, username_key, password_hash, role, created_at)
+             VALUES (1, 'user', 'user', 'x', 'user', 0);
              INSERT INTO sessions (id, user_id, created_at, expires_at, last_used_at, revoked_at)
              VALUES ('a', 1, 0, 9999, 0, NULL), ('b', 1, 0, 9999, 0, NULL),
                     ('c', 1, 0, 9999, 0, NULL), ('gone', 1, 0, 9999, 0, 5);

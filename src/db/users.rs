@@ -1,0 +1,371 @@
+//! Accounts: the name, the password hash, the role, the lock, the demo mark.
+
+use super::audit::{record, NewEvent};
+use super::engine::{retry, stmt, Backend, Engine, SqlTx};
+use super::rules::{is_last_active_admin, AccountState};
+use super::sessions::{end_sessions, Liveness};
+use super::DbError;
+use crate::model::{RevokeReason, Role};
+use std::fmt;
+
+/// A username in the one form that is compared: uniqueness, lookups and throttle keys all use
+/// it, on both engines alike (so no engine's collation decides who is who).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UsernameKey(String);
+
+impl UsernameKey {
+    /// The key of a name as typed.
+    pub fn of(username: &str) -> Self {
+        Self(username.to_lowercase())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A user account. Holds the password hash, so it is never serialised and its `Debug` hides it.
+#[derive(Clone, sqlx::FromRow)]
+pub struct UserRow {
+    /// The access token's `sub`.
+    pub id: i64,
+    pub username: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    pub role: Role,
+    /// Created by development seeding: production refuses to start while one exists.
+    pub is_demo: bool,
+    /// Locked by an administrator: cannot log in or refresh.
+    pub locked: bool,
+}
+
+impl fmt::Debug for UserRow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserRow")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("password_hash", &"[redacted]")
+            .field("role", &self.role)
+            .field("is_demo", &self.is_demo)
+            .field("locked", &self.locked)
+            .finish()
+    }
+}
+
+/// An account to create.
+#[derive(Clone, Copy)]
+pub struct NewUser<'a> {
+    pub username: &'a str,
+    /// argon2id PHC string.
+    pub password_hash: &'a str,
+    pub role: Role,
+    pub is_demo: bool,
+    pub now: i64,
+}
+
+impl fmt::Debug for NewUser<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewUser")
+            .field("username", &self.username)
+            .field("password_hash", &"[redacted]")
+            .field("role", &self.role)
+            .field("is_demo", &self.is_demo)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An account as the admin area lists it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UserSummary {
+    pub username: String,
+    pub role: Role,
+    pub locked: bool,
+    pub created_at: i64,
+    pub last_login_at: Option<i64>,
+    /// Live sessions.
+    pub sessions: i64,
+    pub totp_enabled: bool,
+}
+
+/// The outcome of an administrator's change to an account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountChange {
+    /// Done; these sessions of the account were ended by it.
+    Done { ended_sessions: Vec<String> },
+    /// No account of that name.
+    NotFound,
+    /// It would leave no active administrator.
+    LastAdmin,
+}
+
+/// Accounts.
+#[async_trait::async_trait]
+pub trait UserStore: Send + Sync {
+    /// A user by name.
+    async fn find_user(&self, username: &UsernameKey) -> Result<Option<UserRow>, DbError>;
+
+    /// Adds a user; [`DbError::Conflict`] when the name is taken.
+    async fn insert_user(&self, user: NewUser<'_>, event: NewEvent<'_>) -> Result<i64, DbError>;
+
+    /// Marks an existing account as a demo account.
+    async fn mark_demo_user(&self, user_id: i64) -> Result<(), DbError>;
+
+    /// Deletes an account and, with it, its sessions (recorded as revoked at the event's time,
+    /// so their access tokens stop working). Returns whether it existed.
+    async fn remove_user(
+        &self,
+        username: &UsernameKey,
+        event: NewEvent<'_>,
+    ) -> Result<bool, DbError>;
+
+    /// The names of the accounts marked as demo accounts.
+    async fn demo_usernames(&self) -> Result<Vec<String>, DbError>;
+
+    /// Every account with its live-session count, by name.
+    async fn list_users(&self, live: Liveness) -> Result<Vec<UserSummary>, DbError>;
+
+    /// Locks (ending its sessions) or unlocks an account, unless that would leave no active
+    /// administrator; records `event` when something changed.
+    async fn set_locked(
+        &self,
+        username: &UsernameKey,
+        locked: bool,
+        event: NewEvent<'_>,
+    ) -> Result<AccountChange, DbError>;
+
+    /// Changes an account's role (ending its sessions: tokens carry the role), unless that
+    /// would leave no active administrator; records `event` when something changed.
+    async fn set_role(
+        &self,
+        username: &UsernameKey,
+        role: Role,
+        event: NewEvent<'_>,
+    ) -> Result<AccountChange, DbError>;
+
+    /// Replaces a user's password hash and ends their sessions but `keep`, with `event`,
+    /// together. Returns the ended sessions.
+    async fn change_password(
+        &self,
+        user_id: i64,
+        password_hash: &str,
+        keep: &str,
+        event: NewEvent<'_>,
+    ) -> Result<Vec<String>, DbError>;
+}
+
+const FIND_USER: &str =
+    "SELECT id, username, password_hash, role, is_demo, locked_at IS NOT NULL AS locked
+     FROM users WHERE username_key = $1";
+
+const INSERT_USER: &str =
+    "INSERT INTO users (username, username_key, password_hash, role, is_demo, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
+
+const MARK_DEMO: &str = "UPDATE users SET is_demo = TRUE WHERE id = $1";
+
+/// A removed user's sessions go with it; their access tokens must stop working too.
+const REVOKE_SESSIONS_OF_NAME: &str = "INSERT INTO session_revocations (session_id, revoked_at)
+     SELECT s.id, $1 FROM sessions s JOIN users u ON u.id = s.user_id
+     WHERE u.username_key = $2 AND s.revoked_at IS NULL AND s.expires_at > $1
+     ON CONFLICT DO NOTHING";
+
+const DELETE_USER: &str = "DELETE FROM users WHERE username_key = $1";
+
+const DEMO_USERNAMES: &str = "SELECT username FROM users WHERE is_demo = TRUE ORDER BY username";
+
+const LIST_USERS: &str = "SELECT u.username, u.role, u.locked_at IS NOT NULL AS locked,
+            u.created_at, u.last_login_at,
+            (SELECT COUNT(*) FROM sessions s
+             WHERE s.user_id = u.id AND s.revoked_at IS NULL
+               AND s.expires_at > $1 AND s.last_used_at > $2) AS sessions,
+            EXISTS (SELECT 1 FROM totp_factors f
+                    WHERE f.user_id = u.id AND f.enabled_at IS NOT NULL) AS totp_enabled
+     FROM users u ORDER BY u.username_key";
+
+const ACCOUNT: &str =
+    "SELECT id, role, locked_at IS NOT NULL AS locked FROM users WHERE username_key = $1";
+const ACCOUNT_FOR_UPDATE: &str =
+    "SELECT id, role, locked_at IS NOT NULL AS locked FROM users WHERE username_key = $1
+     FOR UPDATE";
+
+const ACTIVE_ADMINS: &str =
+    "SELECT id FROM users WHERE role = $1 AND locked_at IS NULL ORDER BY id";
+const ACTIVE_ADMINS_FOR_UPDATE: &str =
+    "SELECT id FROM users WHERE role = $1 AND locked_at IS NULL ORDER BY id FOR UPDATE";
+
+const SET_LOCKED: &str = "UPDATE users SET locked_at = $1 WHERE id = $2";
+const SET_ROLE: &str = "UPDATE users SET role = $1 WHERE id = $2";
+const SET_PASSWORD: &str = "UPDATE users SET password_hash = $1 WHERE id = $2";
+
+impl<E: Engine> Backend<E> {
+    /// The account `username`, locked for the rest of the transaction where rows can be.
+    async fn account(
+        tx: &mut SqlTx<E::Db>,
+        username: &UsernameKey,
+    ) -> Result<Option<AccountState>, DbError> {
+        let sql = Self::locking(ACCOUNT, ACCOUNT_FOR_UPDATE);
+        tx.fetch_optional(stmt!(sql, username.as_str())).await
+    }
+
+    /// How many administrators can still log in, their rows locked where rows can be. Taken
+    /// before the account being changed: one lock order for every change, so two admins
+    /// changing each other cannot deadlock and the count cannot change under the step.
+    async fn active_admins(tx: &mut SqlTx<E::Db>) -> Result<i64, DbError> {
+        let sql = Self::locking(ACTIVE_ADMINS, ACTIVE_ADMINS_FOR_UPDATE);
+        let ids: Vec<(i64,)> = tx.fetch_all(stmt!(sql, Role::Admin)).await?;
+        Ok(i64::try_from(ids.len()).unwrap_or(i64::MAX))
+    }
+
+    async fn set_locked_once(
+        &self,
+        username: &UsernameKey,
+        locked: bool,
+        event: NewEvent<'_>,
+    ) -> Result<AccountChange, DbError> {
+        let mut tx = self.begin().await?;
+        let admins = Self::active_admins(&mut tx).await?;
+        let Some(account) = Self::account(&mut tx, username).await? else {
+            return Ok(AccountChange::NotFound);
+        };
+        if locked && is_last_active_admin(&account, admins) {
+            return Ok(AccountChange::LastAdmin);
+        }
+        if locked == account.locked {
+            return Ok(AccountChange::Done {
+                ended_sessions: Vec::new(),
+            });
+        }
+        tx.execute(stmt!(SET_LOCKED, locked.then_some(event.at), account.id))
+            .await?;
+        let ended_sessions = if locked {
+            let reason = RevokeReason::AccountLocked;
+            end_sessions(&mut tx, account.id, None, reason, event.at).await?
+        } else {
+            Vec::new()
+        };
+        record(&mut tx, &event).await?;
+        tx.commit().await?;
+        Ok(AccountChange::Done { ended_sessions })
+    }
+
+    async fn set_role_once(
+        &self,
+        username: &UsernameKey,
+        role: Role,
+        event: NewEvent<'_>,
+    ) -> Result<AccountChange, DbError> {
+        let mut tx = self.begin().await?;
+        let admins = Self::active_admins(&mut tx).await?;
+        let Some(account) = Self::account(&mut tx, username).await? else {
+            return Ok(AccountChange::NotFound);
+        };
+        if account.role == role {
+            return Ok(AccountChange::Done {
+                ended_sessions: Vec::new(),
+            });
+        }
+        if is_last_active_admin(&account, admins) {
+            return Ok(AccountChange::LastAdmin);
+        }
+        tx.execute(stmt!(SET_ROLE, role, account.id)).await?;
+        let reason = RevokeReason::RoleChanged;
+        let ended_sessions = end_sessions(&mut tx, account.id, None, reason, event.at).await?;
+        record(&mut tx, &event).await?;
+        tx.commit().await?;
+        Ok(AccountChange::Done { ended_sessions })
+    }
+}
+
+#[async_trait::async_trait]
+impl<E: Engine> UserStore for Backend<E> {
+    async fn find_user(&self, username: &UsernameKey) -> Result<Option<UserRow>, DbError> {
+        self.fetch_optional(stmt!(FIND_USER, username.as_str()))
+            .await
+    }
+
+    async fn insert_user(&self, user: NewUser<'_>, event: NewEvent<'_>) -> Result<i64, DbError> {
+        let key = UsernameKey::of(user.username);
+        let mut tx = self.begin().await?;
+        let id = tx
+            .scalar(stmt!(
+                INSERT_USER,
+                user.username,
+                key.as_str(),
+                user.password_hash,
+                user.role,
+                user.is_demo,
+                user.now,
+            ))
+            .await?;
+        record(&mut tx, &event).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn mark_demo_user(&self, user_id: i64) -> Result<(), DbError> {
+        self.execute(stmt!(MARK_DEMO, user_id)).await?;
+        Ok(())
+    }
+
+    async fn remove_user(
+        &self,
+        username: &UsernameKey,
+        event: NewEvent<'_>,
+    ) -> Result<bool, DbError> {
+        let mut tx = self.begin().await?;
+        let name = username.as_str();
+        tx.execute(stmt!(REVOKE_SESSIONS_OF_NAME, event.at, name))
+            .await?;
+        let removed = tx.execute(stmt!(DELETE_USER, name)).await? > 0;
+        if removed {
+            record(&mut tx, &event).await?;
+            tx.commit().await?;
+        }
+        Ok(removed)
+    }
+
+    async fn demo_usernames(&self) -> Result<Vec<String>, DbError> {
+        let names: Vec<(String,)> = self.fetch_all(stmt!(DEMO_USERNAMES)).await?;
+        Ok(names.into_iter().map(|(name,)| name).collect())
+    }
+
+    async fn list_users(&self, live: Liveness) -> Result<Vec<UserSummary>, DbError> {
+        self.fetch_all(stmt!(LIST_USERS, live.now, live.idle_since))
+            .await
+    }
+
+    async fn set_locked(
+        &self,
+        username: &UsernameKey,
+        locked: bool,
+        event: NewEvent<'_>,
+    ) -> Result<AccountChange, DbError> {
+        retry(|| self.set_locked_once(username, locked, event)).await
+    }
+
+    async fn set_role(
+        &self,
+        username: &UsernameKey,
+        role: Role,
+        event: NewEvent<'_>,
+    ) -> Result<AccountChange, DbError> {
+        retry(|| self.set_role_once(username, role, event)).await
+    }
+
+    async fn change_password(
+        &self,
+        user_id: i64,
+        password_hash: &str,
+        keep: &str,
+        event: NewEvent<'_>,
+    ) -> Result<Vec<String>, DbError> {
+        let mut tx = self.begin().await?;
+        tx.execute(stmt!(SET_PASSWORD, password_hash, user_id))
+            .await?;
+        let reason = RevokeReason::PasswordChanged;
+        let ended = end_sessions(&mut tx, user_id, Some(keep), reason, event.at).await?;
+        record(&mut tx, &event).await?;
+        tx.commit().await?;
+        Ok(ended)
+    }
+}
