@@ -6,7 +6,9 @@
 use crate::auth::accounts::Username;
 use crate::auth::jwt::Claims;
 use crate::auth::{Auth, AuthError};
-use crate::db::{AccountChange, Actor, Db, EventFilter, EventRow, NewEvent, UserSummary};
+use crate::db::{
+    AccountChange, AccountEdit, Actor, Db, EventFilter, EventRow, NewEvent, UserSummary,
+};
 use crate::model::{ClientInfo, EventKind, RevokeReason, Role};
 
 /// Audit events per page.
@@ -79,7 +81,10 @@ pub async fn lock(
         EventKind::AccountUnlocked
     };
     let event = acting.event(kind, username.as_str());
-    applied(db.set_locked(&username.key(), locked, event).await?)
+    applied(
+        db.edit_account(&username.key(), AccountEdit::Lock(locked), event)
+            .await?,
+    )
 }
 
 /// Changes an account's role (ending its sessions). Returns the ended sessions.
@@ -90,7 +95,10 @@ pub async fn change_role(
     role: Role,
 ) -> Result<Vec<String>, AuthError> {
     let event = acting.event(EventKind::RoleChanged, username.as_str());
-    applied(db.set_role(&username.key(), role, event).await?)
+    applied(
+        db.edit_account(&username.key(), AccountEdit::Role(role), event)
+            .await?,
+    )
 }
 
 /// Ends every session of an account. Returns the ended sessions.

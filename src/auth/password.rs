@@ -13,7 +13,7 @@
 //! few percent of the hash). The server makes sure the allocator really returns such large
 //! blocks to the OS (`server::memory`).
 
-use crate::auth::throttle::Counted;
+use crate::auth::throttle::proof::Counted;
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version, ARGON2ID_IDENT};
 use std::sync::{Arc, Mutex};

@@ -1,7 +1,7 @@
 //! Time-based one-time passwords (RFC 6238 over RFC 4226's HOTP): HMAC-SHA1, 6 digits, 30 s
 //! steps, a 160-bit secret. What authenticator apps implement.
 
-use crate::auth::throttle::Counted;
+use crate::auth::throttle::proof::Counted;
 use data_encoding::BASE32_NOPAD;
 use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;

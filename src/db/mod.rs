@@ -41,7 +41,9 @@ pub use sessions::{Liveness, NewSession, RefreshTokenRow, Rotation, SessionRow, 
 pub use throttle::{
     Counter, LoginCounts, ThrottleKeys, ThrottleScope, ThrottleStore, ThrottleWindows,
 };
-pub use users::{AccountChange, NewUser, UserRow, UserStore, UserSummary, UsernameKey};
+pub use users::{
+    AccountChange, AccountEdit, NewUser, UserRow, UserStore, UserSummary, UsernameKey,
+};
 
 use std::sync::Arc;
 

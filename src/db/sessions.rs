@@ -2,7 +2,7 @@
 //! logout and the account page need.
 
 use super::audit::{record, NewEvent};
-use super::engine::{stmt, Backend, Driver, Engine, SqlTx};
+use super::engine::{stmt, Backend, Driver, Engine, SqlTx, Statement};
 use super::DbError;
 use crate::model::{Amr, ClientInfo, RevokeReason, Role};
 
@@ -234,6 +234,26 @@ pub(crate) async fn rotate_in<DB: Driver>(
     Ok(true)
 }
 
+impl<E: Engine> Backend<E> {
+    /// Runs `revoke` (an `UPDATE` of `session_id`'s row) and, if it ended the session, records
+    /// the revocation and `event` with it.
+    async fn revoke_one(
+        &self,
+        revoke: Statement<'_>,
+        session_id: &str,
+        event: NewEvent<'_>,
+    ) -> Result<bool, DbError> {
+        let mut tx = self.begin().await?;
+        if tx.execute(revoke).await? == 0 {
+            return Ok(false);
+        }
+        record_revocations(&mut tx, &[session_id.to_owned()], event.at).await?;
+        record(&mut tx, &event).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}
+
 #[async_trait::async_trait]
 impl<E: Engine> SessionStore for Backend<E> {
     async fn find_refresh_token(
@@ -292,17 +312,8 @@ impl<E: Engine> SessionStore for Backend<E> {
         reason: RevokeReason,
         event: NewEvent<'_>,
     ) -> Result<bool, DbError> {
-        let mut tx = self.begin().await?;
-        let revoked = tx
-            .execute(stmt!(REVOKE_SESSION, event.at, reason, session_id))
-            .await?
-            > 0;
-        if revoked {
-            record_revocations(&mut tx, &[session_id.to_owned()], event.at).await?;
-            record(&mut tx, &event).await?;
-            tx.commit().await?;
-        }
-        Ok(revoked)
+        let revoke = stmt!(REVOKE_SESSION, event.at, reason, session_id);
+        self.revoke_one(revoke, session_id, event).await
     }
 
     async fn list_sessions(
@@ -322,24 +333,15 @@ impl<E: Engine> SessionStore for Backend<E> {
         reason: RevokeReason,
         event: NewEvent<'_>,
     ) -> Result<bool, DbError> {
-        let mut tx = self.begin().await?;
-        let revoked = tx
-            .execute(stmt!(
-                REVOKE_OWN_SESSION,
-                live.now,
-                reason,
-                session_id,
-                user_id,
-                live.idle_since
-            ))
-            .await?;
-        if revoked == 0 {
-            return Ok(false);
-        }
-        record_revocations(&mut tx, &[session_id.to_owned()], live.now).await?;
-        record(&mut tx, &event).await?;
-        tx.commit().await?;
-        Ok(true)
+        let revoke = stmt!(
+            REVOKE_OWN_SESSION,
+            live.now,
+            reason,
+            session_id,
+            user_id,
+            live.idle_since
+        );
+        self.revoke_one(revoke, session_id, event).await
     }
 
     async fn revoke_user_sessions(

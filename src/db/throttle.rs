@@ -3,7 +3,6 @@
 
 use super::audit::{record, NewEvent};
 use super::engine::{retry, stmt, Backend, Engine};
-use super::rules::counts_from;
 use super::{DbError, UsernameKey};
 
 /// What a counter counts failures of.
@@ -113,6 +112,39 @@ pub trait ThrottleStore: Send + Sync {
         now: i64,
         event: NewEvent<'_>,
     ) -> Result<bool, DbError>;
+}
+
+/// How long a counter of `scope` counts.
+pub fn window_of(scope: ThrottleScope, windows: ThrottleWindows) -> i64 {
+    match scope {
+        ThrottleScope::User => windows.user_secs,
+        ThrottleScope::UserAddress | ThrottleScope::Address => windows.address_secs,
+    }
+}
+
+/// The counters of a login attempt from the rows found, as of `now`: a counter whose window has
+/// passed counts as zero.
+pub fn counts_from(
+    rows: Vec<(ThrottleScope, i64, i64)>,
+    windows: ThrottleWindows,
+    now: i64,
+) -> LoginCounts {
+    let mut counts = LoginCounts::default();
+    for (scope, failures, window_start) in rows {
+        if now - window_start >= window_of(scope, windows) {
+            continue;
+        }
+        let counter = Counter {
+            failures,
+            window_start,
+        };
+        match scope {
+            ThrottleScope::UserAddress => counts.user_ip = counter,
+            ThrottleScope::Address => counts.ip = counter,
+            ThrottleScope::User => counts.user = counter,
+        }
+    }
+    counts
 }
 
 const COUNTS: &str = "SELECT scope, failures, window_start FROM login_failures
@@ -236,5 +268,29 @@ impl<E: Engine> ThrottleStore for Backend<E> {
         record(&mut tx, &event).await?;
         tx.commit().await?;
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WINDOWS: ThrottleWindows = ThrottleWindows {
+        address_secs: 900,
+        user_secs: 3600,
+    };
+
+    #[test]
+    fn counters_past_their_window_count_as_zero() {
+        let rows = vec![
+            (ThrottleScope::UserAddress, 3, 1_000),
+            (ThrottleScope::Address, 7, 100),
+            (ThrottleScope::User, 9, 100),
+        ];
+        let counts = counts_from(rows, WINDOWS, 1_500);
+        assert_eq!(counts.user_ip.failures, 3);
+        // 1,400 s old: past the address window, inside the hour of the username ceiling.
+        assert_eq!(counts.ip, Counter::default());
+        assert_eq!(counts.user.failures, 9);
     }
 }

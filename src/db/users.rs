@@ -98,6 +98,15 @@ pub enum AccountChange {
     LastAdmin,
 }
 
+/// What an administrator changes about an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountEdit {
+    /// Lock (`true`) or unlock it.
+    Lock(bool),
+    /// Give it this role.
+    Role(Role),
+}
+
 /// Accounts.
 #[async_trait::async_trait]
 pub trait UserStore: Send + Sync {
@@ -124,21 +133,13 @@ pub trait UserStore: Send + Sync {
     /// Every account with its live-session count, by name.
     async fn list_users(&self, live: Liveness) -> Result<Vec<UserSummary>, DbError>;
 
-    /// Locks (ending its sessions) or unlocks an account, unless that would leave no active
-    /// administrator; records `event` when something changed.
-    async fn set_locked(
+    /// Locks or unlocks an account, or changes its role, unless that would leave no active
+    /// administrator; records `event` when something changed. Locking and a new role end the
+    /// account's sessions (tokens carry the role).
+    async fn edit_account(
         &self,
         username: &UsernameKey,
-        locked: bool,
-        event: NewEvent<'_>,
-    ) -> Result<AccountChange, DbError>;
-
-    /// Changes an account's role (ending its sessions: tokens carry the role), unless that
-    /// would leave no active administrator; records `event` when something changed.
-    async fn set_role(
-        &self,
-        username: &UsernameKey,
-        role: Role,
+        edit: AccountEdit,
         event: NewEvent<'_>,
     ) -> Result<AccountChange, DbError>;
 
@@ -216,10 +217,10 @@ impl<E: Engine> Backend<E> {
         Ok(i64::try_from(ids.len()).unwrap_or(i64::MAX))
     }
 
-    async fn set_locked_once(
+    async fn edit_account_once(
         &self,
         username: &UsernameKey,
-        locked: bool,
+        edit: AccountEdit,
         event: NewEvent<'_>,
     ) -> Result<AccountChange, DbError> {
         let mut tx = self.begin().await?;
@@ -227,49 +228,33 @@ impl<E: Engine> Backend<E> {
         let Some(account) = Self::account(&mut tx, username).await? else {
             return Ok(AccountChange::NotFound);
         };
-        if locked && is_last_active_admin(&account, admins) {
-            return Ok(AccountChange::LastAdmin);
-        }
-        if locked == account.locked {
+        let (unchanged, removes_admin) = match edit {
+            AccountEdit::Lock(locked) => (locked == account.locked, locked),
+            AccountEdit::Role(role) => (role == account.role, true),
+        };
+        if unchanged {
             return Ok(AccountChange::Done {
                 ended_sessions: Vec::new(),
             });
         }
-        tx.execute(stmt!(SET_LOCKED, locked.then_some(event.at), account.id))
-            .await?;
-        let ended_sessions = if locked {
-            let reason = RevokeReason::AccountLocked;
-            end_sessions(&mut tx, account.id, None, reason, event.at).await?
-        } else {
-            Vec::new()
-        };
-        record(&mut tx, &event).await?;
-        tx.commit().await?;
-        Ok(AccountChange::Done { ended_sessions })
-    }
-
-    async fn set_role_once(
-        &self,
-        username: &UsernameKey,
-        role: Role,
-        event: NewEvent<'_>,
-    ) -> Result<AccountChange, DbError> {
-        let mut tx = self.begin().await?;
-        let admins = Self::active_admins(&mut tx).await?;
-        let Some(account) = Self::account(&mut tx, username).await? else {
-            return Ok(AccountChange::NotFound);
-        };
-        if account.role == role {
-            return Ok(AccountChange::Done {
-                ended_sessions: Vec::new(),
-            });
-        }
-        if is_last_active_admin(&account, admins) {
+        if removes_admin && is_last_active_admin(&account, admins) {
             return Ok(AccountChange::LastAdmin);
         }
-        tx.execute(stmt!(SET_ROLE, role, account.id)).await?;
-        let reason = RevokeReason::RoleChanged;
-        let ended_sessions = end_sessions(&mut tx, account.id, None, reason, event.at).await?;
+        let reason = match edit {
+            AccountEdit::Lock(locked) => {
+                tx.execute(stmt!(SET_LOCKED, locked.then_some(event.at), account.id))
+                    .await?;
+                locked.then_some(RevokeReason::AccountLocked)
+            }
+            AccountEdit::Role(role) => {
+                tx.execute(stmt!(SET_ROLE, role, account.id)).await?;
+                Some(RevokeReason::RoleChanged)
+            }
+        };
+        let ended_sessions = match reason {
+            Some(reason) => end_sessions(&mut tx, account.id, None, reason, event.at).await?,
+            None => Vec::new(),
+        };
         record(&mut tx, &event).await?;
         tx.commit().await?;
         Ok(AccountChange::Done { ended_sessions })
@@ -334,22 +319,13 @@ impl<E: Engine> UserStore for Backend<E> {
             .await
     }
 
-    async fn set_locked(
+    async fn edit_account(
         &self,
         username: &UsernameKey,
-        locked: bool,
+        edit: AccountEdit,
         event: NewEvent<'_>,
     ) -> Result<AccountChange, DbError> {
-        retry(|| self.set_locked_once(username, locked, event)).await
-    }
-
-    async fn set_role(
-        &self,
-        username: &UsernameKey,
-        role: Role,
-        event: NewEvent<'_>,
-    ) -> Result<AccountChange, DbError> {
-        retry(|| self.set_role_once(username, role, event)).await
+        retry(|| self.edit_account_once(username, edit, event)).await
     }
 
     async fn change_password(

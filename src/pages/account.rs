@@ -3,17 +3,13 @@
 
 use crate::api::account::{
     account_sessions, change_password, logout_everywhere, mfa_status, revoke_other_sessions,
-    revoke_session, totp_disable, totp_enable, totp_setup, SessionView, TotpSetupResponse,
+    revoke_session, totp_disable, totp_enable, totp_setup, SessionView,
 };
-use crate::api::ApiError;
 use crate::client::auth_state::{self, SessionEnd};
 use crate::client::time;
 use crate::components::page_title::PageTitle;
-use leptos::{ev::SubmitEvent, prelude::*, task::spawn_local};
-use std::{future::Future, pin::Pin, time::Duration};
-
-/// A change the sessions list makes (then reloads).
-type Change = Pin<Box<dyn Future<Output = Result<(), ApiError>>>>;
+use leptos::{ev::SubmitEvent, prelude::*};
+use std::time::Duration;
 
 /// Route data for the lazy account page.
 #[derive(Debug, Clone, Copy)]
@@ -38,52 +34,59 @@ fn AccountPage() -> impl IntoView {
     }
 }
 
-/// The sessions table and its buttons.
+/// The sessions table and its buttons. Each button is an `Action`; the list is a resource that
+/// loads again whenever one of them has run, and every few seconds while the page is visible.
 #[component]
 fn Sessions() -> impl IntoView {
-    let load = Action::new(|_: &()| account_sessions());
-    Effect::new(move |_| {
-        load.dispatch(());
+    let revoke = Action::new(|id: &String| revoke_session(id.clone()));
+    let others = Action::new(|_: &()| revoke_other_sessions());
+    let everywhere = Action::new(|_: &()| logout_everywhere());
+    let sessions = LocalResource::new(move || {
+        revoke.version().track();
+        others.version().track();
+        account_sessions()
     });
     Effect::new(move |_| {
         let reload = move || {
-            if time::page_visible() && !load.pending().get_untracked() {
-                load.dispatch(());
+            if time::page_visible() {
+                sessions.refetch();
             }
         };
         if let Ok(handle) = set_interval_with_handle(reload, RELOAD_EVERY) {
             on_cleanup(move || handle.clear());
         }
     });
-    let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
-    // Runs a change, then shows its error or reloads the list.
-    let change = move |call: Change| {
-        busy.set(true);
-        error.set(None);
-        spawn_local(async move {
-            match call.await {
-                Ok(()) => {
-                    load.dispatch(());
-                }
-                Err(e) => error.set(Some(e.message)),
-            }
-            busy.set(false);
-        });
+    Effect::new(move |_| {
+        if let Some(Ok(())) = everywhere.value().get() {
+            auth_state::session_ended(SessionEnd::LoggedOut, true);
+        }
+    });
+    let busy = Signal::derive(move || {
+        revoke.pending().get() || others.pending().get() || everywhere.pending().get()
+    });
+    // Only the latest button's error is shown.
+    let forget_errors = move || {
+        revoke.value().set(None);
+        others.value().set(None);
+        everywhere.value().set(None);
     };
-    let everywhere = move |_| {
-        busy.set(true);
-        error.set(None);
-        spawn_local(async move {
-            match logout_everywhere().await {
-                Ok(()) => auth_state::session_ended(SessionEnd::LoggedOut, true),
-                Err(e) => error.set(Some(e.message)),
-            }
-            busy.set(false);
-        });
+    let end_one = move |id: String| {
+        forget_errors();
+        revoke.dispatch(id);
+    };
+    let error = move || {
+        [
+            revoke.value().get(),
+            others.value().get(),
+            everywhere.value().get(),
+        ]
+        .into_iter()
+        .flatten()
+        .find_map(Result::err)
+        .map(|e| e.message)
     };
     let rows = move || {
-        match load.value().get() {
+        match sessions.get() {
         None => view! { <p class="loading" role="status">"Loading your sessions…"</p> }.into_any(),
         Some(Err(e)) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
         Some(Ok(list)) => view! {
@@ -99,7 +102,7 @@ fn Sessions() -> impl IntoView {
                     </tr>
                 </thead>
                 <tbody>
-                    {list.sessions.into_iter().map(|s| view! { <SessionRow session=s change busy/> }).collect_view()}
+                    {list.sessions.into_iter().map(|s| view! { <SessionRow session=s end_one busy/> }).collect_view()}
                 </tbody>
             </table>
         }
@@ -110,18 +113,30 @@ fn Sessions() -> impl IntoView {
         <h2>"Sessions"</h2>
         <p class="hint">"Every device where you are logged in. Log out the ones you do not recognise."</p>
         {rows}
-        <p class="error" role="alert">{move || error.get()}</p>
+        <p class="error" role="alert">{error}</p>
         <div class="actions">
             <button
                 type="button"
                 class="secondary"
                 id="logout-others"
-                disabled=move || busy.get()
-                on:click=move |_| change(Box::pin(revoke_other_sessions()))
+                disabled=busy
+                on:click=move |_| {
+                    forget_errors();
+                    others.dispatch(());
+                }
             >
                 "Log out other devices"
             </button>
-            <button type="button" class="secondary" id="logout-everywhere" disabled=move || busy.get() on:click=everywhere>
+            <button
+                type="button"
+                class="secondary"
+                id="logout-everywhere"
+                disabled=busy
+                on:click=move |_| {
+                    forget_errors();
+                    everywhere.dispatch(());
+                }
+            >
                 "Log out everywhere"
             </button>
         </div>
@@ -131,8 +146,8 @@ fn Sessions() -> impl IntoView {
 #[component]
 fn SessionRow(
     session: SessionView,
-    change: impl Fn(Change) + Copy + Send + Sync + 'static,
-    busy: RwSignal<bool>,
+    end_one: impl Fn(String) + Copy + Send + Sync + 'static,
+    busy: Signal<bool>,
 ) -> impl IntoView {
     let SessionView {
         session_id,
@@ -158,8 +173,8 @@ fn SessionRow(
             <button
                 type="button"
                 class="secondary small"
-                disabled=move || busy.get()
-                on:click=move |_| change(Box::pin(revoke_session(id.clone())))
+                disabled=busy
+                on:click=move |_| end_one(id.clone())
             >
                 "Log out"
             </button>
@@ -183,32 +198,36 @@ fn PasswordForm() -> impl IntoView {
     let current = RwSignal::new(String::new());
     let new = RwSignal::new(String::new());
     let repeat = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    let done = RwSignal::new(false);
-    let pending = RwSignal::new(false);
+    let mismatch = RwSignal::new(false);
+    let change =
+        Action::new(|(old, fresh): &(String, String)| change_password(old.clone(), fresh.clone()));
+    Effect::new(move |_| {
+        if let Some(Ok(())) = change.value().get() {
+            current.set(String::new());
+            new.set(String::new());
+            repeat.set(String::new());
+        }
+    });
     let on_submit = move |event: SubmitEvent| {
         event.prevent_default();
-        error.set(None);
-        done.set(false);
-        if new.get_untracked() != repeat.get_untracked() {
-            error.set(Some("The new passwords do not match.".to_owned()));
-            return;
+        let different = new.get_untracked() != repeat.get_untracked();
+        mismatch.set(different);
+        if !different {
+            change.dispatch((current.get_untracked(), new.get_untracked()));
         }
-        pending.set(true);
-        let (old, fresh) = (current.get_untracked(), new.get_untracked());
-        spawn_local(async move {
-            match change_password(old, fresh).await {
-                Ok(()) => {
-                    done.set(true);
-                    current.set(String::new());
-                    new.set(String::new());
-                    repeat.set(String::new());
-                }
-                Err(e) => error.set(Some(e.message)),
-            }
-            pending.set(false);
-        });
     };
+    let error = move || {
+        if mismatch.get() {
+            return Some("The new passwords do not match.".to_owned());
+        }
+        change
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|e| e.message)
+    };
+    let done = move || !mismatch.get() && matches!(change.value().get(), Some(Ok(())));
+    let pending = change.pending();
     view! {
         <h2>"Change password"</h2>
         <form on:submit=on_submit id="password-form">
@@ -227,13 +246,13 @@ fn PasswordForm() -> impl IntoView {
             <label for="repeat-password">"New password, again"</label>
             <input id="repeat-password" type="password" autocomplete="new-password" required bind:value=repeat/>
             <p class="hint" id="password-rules">"At least 12 characters, and not your username."</p>
-            <p class="error" role="alert" id="password-error">{move || error.get()}</p>
-            {move || done.get().then(|| view! {
+            <p class="error" role="alert" id="password-error">{error}</p>
+            {move || done().then(|| view! {
                 <p class="notice" role="status" id="password-done">
                     "Password changed. Your other devices have been logged out."
                 </p>
             })}
-            <button type="submit" disabled=move || pending.get()>
+            <button type="submit" disabled=pending>
                 {move || if pending.get() { "Changing…" } else { "Change password" }}
             </button>
         </form>
@@ -241,89 +260,86 @@ fn PasswordForm() -> impl IntoView {
 }
 
 /// TOTP: set up (QR code, secret as text, confirm with a code, recovery codes shown once) or
-/// turn off (password and a code).
+/// turn off (password and a code). Each step is an `Action`; the status is a resource that loads
+/// again when the factor was turned off or its recovery codes were put away.
 #[component]
 fn TwoFactor() -> impl IntoView {
-    let status = Action::new(|_: &()| mfa_status());
-    Effect::new(move |_| {
-        status.dispatch(());
+    let setup = Action::new(|_: &()| totp_setup());
+    let enable = Action::new(|code: &String| totp_enable(code.clone()));
+    let disable = Action::new(|(password, code): &(String, String)| {
+        totp_disable(password.clone(), code.clone())
     });
-    let setup = RwSignal::new(None::<TotpSetupResponse>);
-    let codes = RwSignal::new(None::<Vec<String>>);
+    // Bumped when the recovery codes have been put away.
+    let codes_saved = RwSignal::new(0u32);
+    let status = LocalResource::new(move || {
+        disable.version().track();
+        codes_saved.track();
+        mfa_status()
+    });
     let code = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    let pending = RwSignal::new(false);
     let done = RwSignal::new(None::<&'static str>);
+    let forget = move || {
+        setup.value().set(None);
+        enable.value().set(None);
+        disable.value().set(None);
+        done.set(None);
+    };
+    Effect::new(move |_| {
+        if let Some(Ok(())) = disable.value().get() {
+            password.set(String::new());
+            code.set(String::new());
+            done.set(Some(
+                "Two-factor authentication is off. Your other devices have been logged out.",
+            ));
+        }
+    });
+    let pending = Signal::derive(move || {
+        setup.pending().get() || enable.pending().get() || disable.pending().get()
+    });
+    let error = move || {
+        let setup = setup.value().get().and_then(Result::err);
+        let enable = enable.value().get().and_then(Result::err);
+        let disable = disable.value().get().and_then(Result::err);
+        setup.or(enable).or(disable).map(|e| e.message)
+    };
 
     let start = move |_| {
-        pending.set(true);
-        error.set(None);
-        done.set(None);
-        spawn_local(async move {
-            match totp_setup().await {
-                Ok(started) => setup.set(Some(started)),
-                Err(e) => error.set(Some(e.message)),
-            }
-            pending.set(false);
-        });
+        forget();
+        setup.dispatch(());
     };
     let confirm = move |event: SubmitEvent| {
         event.prevent_default();
-        pending.set(true);
-        error.set(None);
-        let typed = code.get_untracked();
-        spawn_local(async move {
-            match totp_enable(typed).await {
-                Ok(response) => {
-                    setup.set(None);
-                    code.set(String::new());
-                    codes.set(Some(response.recovery_codes));
-                }
-                Err(e) => error.set(Some(e.message)),
-            }
-            pending.set(false);
-        });
+        enable.value().set(None);
+        enable.dispatch(code.get_untracked());
     };
     let turn_off = move |event: SubmitEvent| {
         event.prevent_default();
-        pending.set(true);
-        error.set(None);
-        let (pass, typed) = (password.get_untracked(), code.get_untracked());
-        spawn_local(async move {
-            match totp_disable(pass, typed).await {
-                Ok(()) => {
-                    password.set(String::new());
-                    code.set(String::new());
-                    done.set(Some("Two-factor authentication is off. Your other devices have been logged out."));
-                    status.dispatch(());
-                }
-                Err(e) => error.set(Some(e.message)),
-            }
-            pending.set(false);
-        });
+        forget();
+        disable.dispatch((password.get_untracked(), code.get_untracked()));
     };
     let saved = move |_| {
-        codes.set(None);
+        forget();
+        code.set(String::new());
+        codes_saved.update(|n| *n += 1);
         done.set(Some(
             "Two-factor authentication is on. Your other devices have been logged out.",
         ));
-        status.dispatch(());
     };
 
     let body = move || {
-        if let Some(list) = codes.get() {
+        if let Some(Ok(response)) = enable.value().get() {
             return view! {
                 <div class="notice" id="recovery-codes">
                     <p><strong>"Save these recovery codes now."</strong>
                     " Each works once, in place of a code, if you lose your authenticator. They will not be shown again."</p>
-                    <ul class="codes">{list.into_iter().map(|c| view! { <li><code>{c}</code></li> }).collect_view()}</ul>
+                    <ul class="codes">{response.recovery_codes.into_iter().map(|c| view! { <li><code>{c}</code></li> }).collect_view()}</ul>
                     <button type="button" on:click=saved>"I have saved them"</button>
                 </div>
             }
             .into_any();
         }
-        if let Some(started) = setup.get() {
+        if let Some(Ok(started)) = setup.value().get() {
             return view! {
                 <form on:submit=confirm id="totp-setup">
                     <p class="hint">"Scan the code with your authenticator app, or type the key in. Then enter the 6-digit code it shows."</p>
@@ -331,12 +347,14 @@ fn TwoFactor() -> impl IntoView {
                     <p>"Key: " <code id="totp-secret">{started.secret}</code></p>
                     <label for="totp-code">"Code from the app"</label>
                     <input id="totp-code" type="text" autocomplete="one-time-code" inputmode="numeric" pattern="[0-9]{6}" maxlength="6" required bind:value=code/>
-                    <button type="submit" disabled=move || pending.get()>"Turn on"</button>
+                    <button type="submit" disabled=pending>
+                        {move || if enable.pending().get() { "Turning on…" } else { "Turn on" }}
+                    </button>
                 </form>
             }
             .into_any();
         }
-        match status.value().get() {
+        match status.get() {
             None => view! { <p class="loading" role="status">"Loading…"</p> }.into_any(),
             Some(Err(e)) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
             Some(Ok(s)) if s.totp_enabled => view! {
@@ -346,14 +364,16 @@ fn TwoFactor() -> impl IntoView {
                     <input id="totp-off-password" type="password" autocomplete="current-password" required bind:value=password/>
                     <label for="totp-off-code">"Code from the app, or a recovery code"</label>
                     <input id="totp-off-code" type="text" autocomplete="one-time-code" required bind:value=code/>
-                    <button type="submit" class="secondary" disabled=move || pending.get()>"Turn off"</button>
+                    <button type="submit" class="secondary" disabled=pending>
+                        {move || if disable.pending().get() { "Turning off…" } else { "Turn off" }}
+                    </button>
                 </form>
             }
             .into_any(),
             Some(Ok(_)) => view! {
                 <p id="totp-status">"Off: a password alone logs you in."</p>
-                <button type="button" id="totp-start" disabled=move || pending.get() on:click=start>
-                    "Set up an authenticator app"
+                <button type="button" id="totp-start" disabled=pending on:click=start>
+                    {move || if setup.pending().get() { "Setting up…" } else { "Set up an authenticator app" }}
                 </button>
             }
             .into_any(),
@@ -362,7 +382,7 @@ fn TwoFactor() -> impl IntoView {
     view! {
         <h2>"Two-factor authentication"</h2>
         {body}
-        <p class="error" role="alert" id="totp-error">{move || error.get()}</p>
+        <p class="error" role="alert" id="totp-error">{error}</p>
         {move || done.get().map(|text| view! { <p class="notice" role="status" id="totp-done">{text}</p> })}
     }
 }

@@ -9,17 +9,13 @@ use crate::api::ApiError;
 use crate::client::time;
 use crate::components::page_title::PageTitle;
 use crate::model::{EventKind, Role};
-use leptos::{ev::SubmitEvent, prelude::*, task::spawn_local};
-use std::{future::Future, pin::Pin};
+use leptos::{ev::SubmitEvent, prelude::*};
 
 /// Route data for the lazy admin page.
 #[derive(Debug, Clone, Copy)]
 pub struct AdminRoute;
 
 lazy_page!(AdminRoute => AdminPage);
-
-/// A change to an account (then the list reloads).
-type Change = Pin<Box<dyn Future<Output = Result<(), ApiError>>>>;
 
 #[component]
 fn AdminPage() -> impl IntoView {
@@ -33,27 +29,41 @@ fn AdminPage() -> impl IntoView {
     }
 }
 
+/// The accounts table. Each kind of change is an `Action`; the list is a resource that loads
+/// again whenever one of them has run.
 #[component]
 fn Users() -> impl IntoView {
-    let load = Action::new(|_: &()| admin_users());
-    Effect::new(move |_| {
-        load.dispatch(());
+    let lock = Action::new(|(name, locked): &(String, bool)| lock_user(name.clone(), *locked));
+    let role = Action::new(|(name, role): &(String, Role)| set_user_role(name.clone(), *role));
+    let end = Action::new(|name: &String| revoke_user_sessions(name.clone()));
+    let reset = Action::new(|name: &String| reset_user_mfa(name.clone()));
+    let users = LocalResource::new(move || {
+        lock.version().track();
+        role.version().track();
+        end.version().track();
+        reset.version().track();
+        admin_users()
     });
-    let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
-    let change = move |call: Change| {
-        busy.set(true);
-        error.set(None);
-        spawn_local(async move {
-            if let Err(e) = call.await {
-                error.set(Some(e.message));
-            }
-            load.dispatch(());
-            busy.set(false);
-        });
+    let actions = Actions {
+        lock,
+        role,
+        end,
+        reset,
+    };
+    let error = move || {
+        [
+            lock.value().get(),
+            role.value().get(),
+            end.value().get(),
+            reset.value().get(),
+        ]
+        .into_iter()
+        .flatten()
+        .find_map(Result::err)
+        .map(|e| e.message)
     };
     let table = move || {
-        match load.value().get() {
+        match users.get() {
         None => view! { <p class="loading" role="status">"Loading accounts…"</p> }.into_any(),
         Some(Err(e)) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
         Some(Ok(list)) => view! {
@@ -72,7 +82,7 @@ fn Users() -> impl IntoView {
                     </tr>
                 </thead>
                 <tbody>
-                    {list.users.into_iter().map(|user| view! { <UserRow user change busy/> }).collect_view()}
+                    {list.users.into_iter().map(|user| view! { <UserRow user actions/> }).collect_view()}
                 </tbody>
             </table>
         }
@@ -82,16 +92,38 @@ fn Users() -> impl IntoView {
     view! {
         <h2>"Accounts"</h2>
         {table}
-        <p class="error" role="alert" id="users-error">{move || error.get()}</p>
+        <p class="error" role="alert" id="users-error">{error}</p>
+    }
+}
+
+/// The changes an administrator can make to an account.
+#[derive(Clone, Copy)]
+struct Actions {
+    lock: Action<(String, bool), Result<(), ApiError>>,
+    role: Action<(String, Role), Result<(), ApiError>>,
+    end: Action<String, Result<(), ApiError>>,
+    reset: Action<String, Result<(), ApiError>>,
+}
+
+impl Actions {
+    fn busy(&self) -> bool {
+        self.lock.pending().get()
+            || self.role.pending().get()
+            || self.end.pending().get()
+            || self.reset.pending().get()
+    }
+
+    /// Only the latest change's error is shown.
+    fn forget_errors(&self) {
+        self.lock.value().set(None);
+        self.role.value().set(None);
+        self.end.value().set(None);
+        self.reset.value().set(None);
     }
 }
 
 #[component]
-fn UserRow(
-    user: UserView,
-    change: impl Fn(Change) + Copy + Send + Sync + 'static,
-    busy: RwSignal<bool>,
-) -> impl IntoView {
+fn UserRow(user: UserView, actions: Actions) -> impl IntoView {
     let UserView {
         username,
         role,
@@ -102,11 +134,25 @@ fn UserRow(
         totp_enabled,
     } = user;
     let name = StoredValue::new(username.clone());
+    let busy = move || actions.busy();
     let on_role = move |event: leptos::ev::Event| {
         let chosen = event_target_value(&event);
         if let Some(role) = Role::parse(&chosen) {
-            change(Box::pin(set_user_role(name.get_value(), role)));
+            actions.forget_errors();
+            actions.role.dispatch((name.get_value(), role));
         }
+    };
+    let on_lock = move |_| {
+        actions.forget_errors();
+        actions.lock.dispatch((name.get_value(), !locked));
+    };
+    let on_end = move |_| {
+        actions.forget_errors();
+        actions.end.dispatch(name.get_value());
+    };
+    let on_reset = move |_| {
+        actions.forget_errors();
+        actions.reset.dispatch(name.get_value());
     };
     let last_login = last_login_at.map_or_else(|| "never".to_owned(), time::ago);
     let last_login_title = last_login_at.map(time::local).unwrap_or_default();
@@ -117,7 +163,7 @@ fn UserRow(
                 <select
                     aria-label=format!("Role of {username}")
                     class="role-select"
-                    disabled=move || busy.get()
+                    disabled=busy
                     on:change=on_role
                 >
                     <option value="user" selected=role == Role::User>"user"</option>
@@ -131,29 +177,19 @@ fn UserRow(
             <td>{if locked { "locked" } else { "active" }}</td>
             <td>
                 <div class="row-actions">
-                <button
-                    type="button"
-                    class="secondary small"
-                    disabled=move || busy.get()
-                    on:click=move |_| change(Box::pin(lock_user(name.get_value(), !locked)))
-                >
+                <button type="button" class="secondary small" disabled=busy on:click=on_lock>
                     {if locked { "Unlock" } else { "Lock" }}
                 </button>
                 <button
                     type="button"
                     class="secondary small"
-                    disabled=move || busy.get() || sessions == 0
-                    on:click=move |_| change(Box::pin(revoke_user_sessions(name.get_value())))
+                    disabled=move || busy() || sessions == 0
+                    on:click=on_end
                 >
                     "End sessions"
                 </button>
                 {totp_enabled.then(|| view! {
-                    <button
-                        type="button"
-                        class="secondary small"
-                        disabled=move || busy.get()
-                        on:click=move |_| change(Box::pin(reset_user_mfa(name.get_value())))
-                    >
+                    <button type="button" class="secondary small" disabled=busy on:click=on_reset>
                         "Reset 2FA"
                     </button>
                 })}
@@ -163,36 +199,40 @@ fn UserRow(
     }
 }
 
-/// The audit log: newest first, 50 at a time, filtered by user and kind.
+/// The audit log: newest first, 50 at a time, filtered by user and kind. Each page is one run
+/// of the `load` action: a first page replaces the list, a later one extends it.
 #[component]
 fn AuditLog() -> impl IntoView {
     let events = RwSignal::new(Vec::<EventView>::new());
     let next = RwSignal::new(None::<String>);
-    let error = RwSignal::new(None::<String>);
-    let loading = RwSignal::new(false);
     let username = RwSignal::new(String::new());
     let kind = RwSignal::new(String::new());
-    // Loads a page: `cursor = None` starts over with the current filters.
-    let fetch = move |cursor: Option<String>| {
-        loading.set(true);
-        error.set(None);
-        let (user, chosen) = (username.get_untracked(), kind.get_untracked());
-        spawn_local(async move {
-            match admin_events(cursor.clone(), Some(user), Some(chosen)).await {
-                Ok(page) => {
-                    if cursor.is_some() {
-                        events.update(|list| list.extend(page.events));
-                    } else {
-                        events.set(page.events);
-                    }
-                    next.set(page.next_cursor);
-                }
-                Err(e) => error.set(Some(e.message)),
+    let load = Action::new(|(cursor, user, kind): &(Option<String>, String, String)| {
+        let (cursor, user, kind) = (cursor.clone(), user.clone(), kind.clone());
+        async move {
+            let more = cursor.is_some();
+            admin_events(cursor, Some(user), Some(kind))
+                .await
+                .map(|page| (more, page))
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok((more, page))) = load.value().get() {
+            if more {
+                events.update(|list| list.extend(page.events));
+            } else {
+                events.set(page.events);
             }
-            loading.set(false);
-        });
+            next.set(page.next_cursor);
+        }
+    });
+    // `cursor = None` starts over with the current filters.
+    let fetch = move |cursor: Option<String>| {
+        load.dispatch((cursor, username.get_untracked(), kind.get_untracked()));
     };
     Effect::new(move |_| fetch(None));
+    let loading = load.pending();
+    let error = move || load.value().get().and_then(Result::err).map(|e| e.message);
     let on_filter = move |event: SubmitEvent| {
         event.prevent_default();
         fetch(None);
@@ -210,10 +250,11 @@ fn AuditLog() -> impl IntoView {
                     .map(|k| view! { <option value=k.as_str()>{k.as_str()}</option> })
                     .collect_view()}
             </select>
-            <button type="submit" class="secondary small" disabled=move || loading.get()>"Show"</button>
+            <button type="submit" class="secondary small" disabled=loading>"Show"</button>
         </form>
-        <p class="error" role="alert">{move || error.get()}</p>
-        <table class="events" id="events">
+        <p class="error" role="alert">{error}</p>
+        <div class="table-scroll">
+        <table class="events" id="events" aria-busy=move || loading.get().to_string()>
             <caption class="visually-hidden">"Audit events, newest first"</caption>
             <thead>
                 <tr>
@@ -229,6 +270,10 @@ fn AuditLog() -> impl IntoView {
                 {move || events.get().into_iter().map(|event| view! { <EventRow event/> }).collect_view()}
             </tbody>
         </table>
+        </div>
+        {move || loading.get().then(|| view! {
+            <p class="loading" role="status" id="events-loading">"Loading events…"</p>
+        })}
         {move || {
             if events.with(Vec::is_empty) && !loading.get() {
                 Some(view! { <p class="hint">"No events."</p> }.into_any())
@@ -238,7 +283,7 @@ fn AuditLog() -> impl IntoView {
                         type="button"
                         class="secondary"
                         id="more-events"
-                        disabled=move || loading.get()
+                        disabled=loading
                         on:click=move |_| fetch(Some(cursor.clone()))
                     >
                         "Load more"
