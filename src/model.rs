@@ -147,8 +147,16 @@ pub enum EventKind {
     LoginFailure,
     /// A login refused because of too many failures.
     LoginThrottled,
-    /// A refresh token was exchanged for a new one.
+    /// A refresh token was exchanged for a new one (routine rotations are no longer recorded
+    /// one by one; the session counts them).
     Refresh,
+    /// The live token's parent came back from the client that rotated it, within the grace
+    /// window, and got the same child again.
+    RefreshReplayed,
+    /// A user proved their password (and second factor) again for a sensitive change.
+    Reauthenticated,
+    /// A wrong password or code when re-authenticating.
+    ReauthFailure,
     /// A rotated refresh token was presented after the grace window; its family was revoked.
     ReuseDetected,
     /// A session was ended by its user.
@@ -187,15 +195,18 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind, for filters.
-    pub const ALL: [EventKind; 21] = [
+    pub const ALL: [EventKind; 24] = [
         Self::LoginSuccess,
         Self::LoginFailure,
         Self::LoginThrottled,
         Self::LoginLocked,
         Self::Refresh,
+        Self::RefreshReplayed,
         Self::ReuseDetected,
         Self::Logout,
         Self::SessionRevoked,
+        Self::Reauthenticated,
+        Self::ReauthFailure,
         Self::PasswordChanged,
         Self::PasswordChangeFailure,
         Self::AccountLocked,
@@ -219,6 +230,9 @@ impl EventKind {
             Self::LoginThrottled => "login_throttled",
             Self::LoginLocked => "login_locked",
             Self::Refresh => "refresh",
+            Self::RefreshReplayed => "refresh_replayed",
+            Self::Reauthenticated => "reauthenticated",
+            Self::ReauthFailure => "reauth_failure",
             Self::ReuseDetected => "reuse_detected",
             Self::Logout => "logout",
             Self::SessionRevoked => "session_revoked",

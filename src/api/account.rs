@@ -12,7 +12,7 @@
 //! | `POST /api/account/mfa/totp/enable`       | `{"code"}`                               | 200 [`RecoveryCodesResponse`], other sessions ended |
 //! | `POST /api/account/mfa/totp/disable`      | `{"password","code"}`                    | 204, other sessions ended |
 
-use crate::api::{codec::NoContent, ApiError};
+use crate::api::{codec::NoContent, ApiError, Secret};
 use crate::client::AuthClient;
 use leptos::prelude::*;
 use leptos::server_fn::codec::{GetUrl, Json};
@@ -68,8 +68,8 @@ pub async fn logout_everywhere() -> Result<(), ApiError> {
 /// Changes the password (the current one is required); every other session ends.
 #[server(prefix = "/api", endpoint = "account/password", input = Json, output = NoContent, client = AuthClient)]
 pub async fn change_password(
-    current_password: String,
-    new_password: String,
+    current_password: Secret,
+    new_password: Secret,
 ) -> Result<(), ApiError> {
     crate::server::handlers::change_password(current_password, new_password).await
 }
@@ -109,12 +109,12 @@ pub async fn totp_setup() -> Result<TotpSetupResponse, ApiError> {
 
 /// Confirms enrolment with a current code; returns the recovery codes.
 #[server(prefix = "/api", endpoint = "account/mfa/totp/enable", input = Json, output = Json, client = AuthClient)]
-pub async fn totp_enable(code: String) -> Result<RecoveryCodesResponse, ApiError> {
+pub async fn totp_enable(code: Secret) -> Result<RecoveryCodesResponse, ApiError> {
     crate::server::handlers::totp_enable(code).await
 }
 
 /// Turns TOTP off: the password and a current code (or a recovery code).
 #[server(prefix = "/api", endpoint = "account/mfa/totp/disable", input = Json, output = NoContent, client = AuthClient)]
-pub async fn totp_disable(password: String, code: String) -> Result<(), ApiError> {
+pub async fn totp_disable(password: Secret, code: Secret) -> Result<(), ApiError> {
     crate::server::handlers::totp_disable(password, code).await
 }

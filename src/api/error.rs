@@ -35,6 +35,8 @@ pub enum ErrorCode {
     AccountLocked,
     /// The current password given to change it is wrong.
     WrongPassword,
+    /// A sensitive change needs a recent authentication: `POST /api/reauth`, then retry.
+    ReauthRequired,
     /// A new password that breaks the rules (length, not the username).
     WeakPassword,
     /// The change would leave no active administrator.
@@ -80,7 +82,9 @@ impl ErrorCode {
             | Self::MissingToken
             | Self::InvalidToken
             | Self::TokenExpired => StatusCode::UNAUTHORIZED,
-            Self::Forbidden | Self::AccountLocked | Self::WrongPassword => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::AccountLocked | Self::WrongPassword | Self::ReauthRequired => {
+                StatusCode::FORBIDDEN
+            }
             Self::WeakPassword | Self::InvalidCode => StatusCode::UNPROCESSABLE_ENTITY,
             Self::LastAdmin | Self::MfaAlreadyEnabled | Self::MfaNotEnabled => StatusCode::CONFLICT,
             Self::InvalidChallenge => StatusCode::UNAUTHORIZED,
@@ -109,6 +113,7 @@ impl ErrorCode {
             Self::Forbidden => "forbidden",
             Self::AccountLocked => "account_locked",
             Self::WrongPassword => "wrong_password",
+            Self::ReauthRequired => "reauth_required",
             Self::WeakPassword => "weak_password",
             Self::LastAdmin => "last_admin",
             Self::InvalidCode => "invalid_code",
@@ -143,7 +148,8 @@ impl ErrorCode {
             Self::TokenExpired => "The access token has expired.",
             Self::Forbidden => "Cross-site requests are not allowed.",
             Self::AccountLocked => "This account is locked. Please contact an administrator.",
-            Self::WrongPassword => "The current password is wrong.",
+            Self::WrongPassword => "The password (or code) is wrong.",
+            Self::ReauthRequired => "Please confirm it is you: enter your password again.",
             Self::WeakPassword => "The new password does not meet the rules.",
             Self::LastAdmin => "That would leave no active administrator.",
             Self::InvalidCode => {

@@ -29,6 +29,31 @@ use codec::NoContent;
 use leptos::prelude::*;
 use leptos::server_fn::codec::{GetUrl, Json};
 use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A password or a code as a request carries it: on the wire the plain string, in a `Debug`
+/// (a log line, a panic) never.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl Secret {
+    pub fn expose(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Self(value)
+    }
+}
 
 /// Body of a successful login or refresh. The refresh token is deliberately absent: it only
 /// ever travels in the HttpOnly cookie, out of reach of scripts.
@@ -124,18 +149,29 @@ pub struct SecretNumberResponse {
 /// Checks a username and password and starts a session: returns an access token and sets the
 /// refresh cookie. Wrong credentials and unknown users get the same 401.
 #[server(prefix = "/api", endpoint = "login", input = Json, output = Json, client = PublicClient)]
-pub async fn login(username: String, password: String) -> Result<LoginResponse, ApiError> {
+pub async fn login(username: String, password: Secret) -> Result<LoginResponse, ApiError> {
     crate::server::handlers::login(username, password).await
 }
 
 /// The second step of a login with TOTP: the challenge and a current code, or a recovery code.
 #[server(prefix = "/api", endpoint = "login/mfa", input = Json, output = Json, client = PublicClient)]
 pub async fn login_mfa(
-    challenge: String,
-    code: Option<String>,
-    recovery_code: Option<String>,
+    challenge: Secret,
+    code: Option<Secret>,
+    recovery_code: Option<Secret>,
 ) -> Result<TokenResponse, ApiError> {
     crate::server::handlers::login_mfa(challenge, code, recovery_code).await
+}
+
+/// Proves the password (and, with TOTP on, a code) again: a new access token for the same
+/// session, whose `auth_time` is now. What sensitive changes ask for (`reauth_required`).
+#[server(prefix = "/api", endpoint = "reauth", input = Json, output = Json, client = AuthClient)]
+pub async fn reauth(
+    password: Secret,
+    code: Option<Secret>,
+    recovery_code: Option<Secret>,
+) -> Result<TokenResponse, ApiError> {
+    crate::server::handlers::reauth(password, code, recovery_code).await
 }
 
 /// Exchanges the refresh cookie for a new access token and a rotated cookie.

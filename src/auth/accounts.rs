@@ -2,7 +2,7 @@
 //! development demo users go through the same [`create_user`]).
 
 use crate::auth::{password::PasswordHasher, Auth, AuthError};
-use crate::db::{Actor, Db, DbError, NewEvent, NewUser, UsernameKey};
+use crate::db::{AccountChange, Actor, Db, DbError, NewEvent, NewUser, UsernameKey};
 use crate::model::{EventKind, Role};
 use std::fmt;
 
@@ -42,9 +42,10 @@ pub fn check_new_password(username: &str, password: &str) -> Result<(), AuthErro
     Ok(())
 }
 
-/// A username that follows the rules: 1 to [`MAX_USERNAME_LEN`] characters, no white space or
-/// control characters (surrounding white space is trimmed first). Matching is case-insensitive
-/// in the database; the value keeps the case it was typed in.
+/// A username that follows the rules: 1 to [`MAX_USERNAME_LEN`] characters, no white space, no
+/// control or format characters (Unicode Cc and Cf: zero-width spaces, bidirectional overrides,
+/// which make two names look alike); surrounding white space is trimmed first. Names are
+/// compared by their canonical key ([`UsernameKey`]); the value keeps the form it was typed in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Username(String);
 
@@ -55,7 +56,7 @@ pub enum UsernameError {
     Empty,
     #[error("the username is longer than 64 characters")]
     TooLong,
-    #[error("the username must not contain spaces or control characters")]
+    #[error("the username must not contain spaces, control or invisible formatting characters")]
     BadCharacter,
 }
 
@@ -69,7 +70,10 @@ impl Username {
         if name.chars().count() > MAX_USERNAME_LEN {
             return Err(UsernameError::TooLong);
         }
-        if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if name
+            .chars()
+            .any(|c| c.is_whitespace() || is_control_or_format(c))
+        {
             return Err(UsernameError::BadCharacter);
         }
         Ok(Self(name.to_owned()))
@@ -83,6 +87,15 @@ impl Username {
     pub fn key(&self) -> UsernameKey {
         UsernameKey::of(&self.0)
     }
+}
+
+/// Unicode General Category Cc (control) or Cf (format: U+200B, U+202E, U+FEFF, …).
+fn is_control_or_format(c: char) -> bool {
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    matches!(
+        c.general_category(),
+        GeneralCategory::Control | GeneralCategory::Format
+    )
 }
 
 impl fmt::Display for Username {
@@ -134,15 +147,20 @@ async fn insert(
 }
 
 /// Deletes an account at `now`, recorded as done by `actor`; its sessions end with it (their
-/// access tokens are refused from now on). Returns whether it existed.
+/// access tokens are refused from now on). The last active administrator cannot be removed.
+/// Returns the sessions that ended.
 pub async fn remove_user(
     db: &Db,
     actor: Actor<'_>,
     username: &Username,
     now: i64,
-) -> Result<bool, AuthError> {
+) -> Result<Vec<String>, AuthError> {
     let event = NewEvent::new(EventKind::UserRemoved, username.as_str(), actor, now);
-    Ok(db.remove_user(&username.key(), event).await?)
+    match db.remove_user(&username.key(), event).await? {
+        AccountChange::NotFound => Err(AuthError::NotFound),
+        AccountChange::LastAdmin => Err(AuthError::LastAdmin),
+        AccountChange::Done { ended_sessions } => Ok(ended_sessions),
+    }
 }
 
 impl Auth {
@@ -231,7 +249,16 @@ mod tests {
             Err(UsernameError::TooLong)
         );
         assert!(Username::parse(&"é".repeat(MAX_USERNAME_LEN)).is_ok());
-        for bad in ["a b", "a\nb", "a\u{0}b", "a\tb"] {
+        for bad in [
+            "a b",
+            "a\nb",
+            "a\u{0}b",
+            "a\tb",
+            "ad\u{200b}min",
+            "\u{202e}nimda",
+            "a\u{feff}b",
+            "a\u{2060}b",
+        ] {
             assert_eq!(
                 Username::parse(bad),
                 Err(UsernameError::BadCharacter),

@@ -58,6 +58,7 @@ mod tests {
             role: Role::Admin,
             session_id: "s",
             amr: crate::model::Amr::Password,
+            auth_time: 0,
         };
         let token = keys().issue(subject, unix_now()).unwrap();
         for header in [format!("Bearer {token}"), format!("bearer  {token}")] {

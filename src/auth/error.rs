@@ -43,9 +43,12 @@ pub enum AuthError {
     /// A correct password for a locked account.
     #[error("the account is locked")]
     AccountLocked,
-    /// The current password, when changing it, was wrong.
+    /// The current password, when changing it (or re-authenticating), was wrong.
     #[error("the current password is wrong")]
     WrongPassword,
+    /// A sensitive change, and the access token's authentication is not recent enough.
+    #[error("this needs a recent authentication")]
+    ReauthRequired,
     /// A new password that breaks the rules (see `accounts::check_new_password`).
     #[error("{0}")]
     WeakPassword(&'static str),

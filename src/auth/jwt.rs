@@ -38,6 +38,10 @@ pub struct Claims {
     /// How the user authenticated (RFC 8176): `["pwd"]` or `["pwd", "otp"]`.
     #[serde(default)]
     pub amr: Vec<String>,
+    /// When the user last authenticated (RFC 9068 §2.2.1): the login that started the session,
+    /// or a re-authentication since. A refresh keeps it: a refresh is not a login.
+    #[serde(default)]
+    pub auth_time: i64,
     pub iat: i64,
     /// `exp - iat` is the configured TTL.
     pub exp: i64,
@@ -104,6 +108,8 @@ pub struct Subject<'a> {
     pub role: Role,
     pub session_id: &'a str,
     pub amr: Amr,
+    /// When the user last authenticated (see [`Claims::auth_time`]).
+    pub auth_time: i64,
 }
 
 impl JwtKeys {
@@ -158,6 +164,7 @@ impl JwtKeys {
                 .iter()
                 .map(|m| (*m).to_owned())
                 .collect(),
+            auth_time: subject.auth_time,
             iat: now,
             exp: now.saturating_add(self.settings.ttl_secs),
             jti: jti.iter().map(|b| format!("{b:02x}")).collect(),
@@ -212,7 +219,12 @@ impl JwtKeys {
         if claims.iat > now.saturating_add(leeway) {
             return Err(TokenError::Invalid);
         }
-        if claims.exp < now.saturating_sub(leeway) {
+        // Never longer-lived than this server issues, whatever key signed it.
+        if claims.exp.saturating_sub(claims.iat) > self.settings.ttl_secs.saturating_add(leeway) {
+            return Err(TokenError::Invalid);
+        }
+        // Valid strictly before `exp` (RFC 7519 §4.1.4: "on or after" is expired).
+        if now >= claims.exp.saturating_add(leeway) {
             return Err(TokenError::Expired);
         }
         Ok(claims)
@@ -279,6 +291,7 @@ mod tests {
             role: Role::User,
             session_id: "session-1",
             amr: Amr::Password,
+            auth_time: 0,
         }
     }
 
@@ -609,5 +622,20 @@ mod tests {
             SECRET,
         );
         assert!(keys().verify(&extra, now()).is_ok());
+    }
+
+    #[test]
+    fn a_token_living_longer_than_we_issue_is_invalid_and_none_is_valid_at_its_exp() {
+        let mut long = claims_json(now() + 600);
+        long["iat"] = (now() - 10).into();
+        long["exp"] = (now() - 10 + 901).into();
+        assert_eq!(
+            keys().verify(&forge(HEADER, &long, SECRET), now()),
+            Err(TokenError::Invalid)
+        );
+        let at = now();
+        let token = forge(HEADER, &claims_json(at), SECRET);
+        assert_eq!(keys().verify(&token, at), Err(TokenError::Expired));
+        assert!(keys().verify(&token, at - 1).is_ok());
     }
 }

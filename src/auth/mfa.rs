@@ -123,9 +123,10 @@ impl Auth {
             })?;
         if Some(sealed.key_id.as_str()) != self.secret_box.active_key_id() {
             if let Some(resealed) = self.secret_box.seal(&secret, &context(user_id)) {
-                self.db
-                    .reseal_totp(user_id, &resealed.key_id, &resealed.blob)
-                    .await?;
+                // Only if nobody set the factor up again meanwhile (a compare-and-swap).
+                let old = (sealed.key_id.as_str(), sealed.blob.as_slice());
+                let new = (resealed.key_id.as_str(), resealed.blob.as_slice());
+                self.db.reseal_totp(user_id, old, new).await?;
             }
         }
         Ok(Some((secret, row.enabled)))
@@ -186,7 +187,9 @@ impl Auth {
         if enabled {
             return Err(AuthError::MfaAlreadyEnabled);
         }
-        let attempt = self.attempt(&caller.username, client, Secret::Code).await?;
+        let attempt = self
+            .attempt(&caller.username, client, Secret::Enrolment, None)
+            .await?;
         let now = attempt.now();
         let Some(step) = totp::matching_step(attempt.counted(), &secret, code, now) else {
             attempt.failed();
@@ -207,7 +210,8 @@ impl Auth {
     }
 
     /// Turns the factor off: needs the password and a current code or a recovery code, both
-    /// checked in one throttled attempt; ends the caller's other sessions.
+    /// checked in one throttled attempt (counted like a login, and like a second step), with
+    /// one answer for either being wrong; ends the caller's other sessions.
     pub async fn disable_totp(
         &self,
         caller: &Caller,
@@ -225,22 +229,19 @@ impl Auth {
             return Err(AuthError::MfaNotEnabled);
         }
         let mut attempt = self
-            .attempt(&caller.username, client, Secret::Password)
+            .attempt(&caller.username, client, Secret::PasswordAndCode, None)
             .await?;
         let now = attempt.now();
-        if !attempt.password(password, Some(user.password_hash)).await? {
+        let factor = parse_factor(code);
+        let right = attempt.password(password, Some(user.password_hash)).await?
+            && self
+                .check_second_factor(attempt.counted(), user.id, &factor, now)
+                .await?;
+        if !right {
             attempt.failed();
             let event = caller.event(EventKind::MfaFailure, client, now);
             self.db.record_event(event).await?;
             return Err(AuthError::WrongPassword);
-        }
-        let factor = parse_factor(code);
-        if !self
-            .check_second_factor(attempt.counted(), user.id, &factor, now)
-            .await?
-        {
-            attempt.failed();
-            return Err(AuthError::InvalidCode);
         }
         attempt.succeeded().await?;
         let event = caller.event(EventKind::MfaDisabled, client, now);
@@ -255,7 +256,7 @@ impl Auth {
     }
 
     /// Whether `factor` is a valid, unused code of `user_id`'s enabled factor (spending it).
-    async fn check_second_factor(
+    pub(crate) async fn check_second_factor(
         &self,
         counted: &Counted,
         user_id: i64,
@@ -284,6 +285,7 @@ impl Auth {
     pub(crate) async fn start_second_step(
         &self,
         user_id: i64,
+        epoch: i64,
         now: i64,
     ) -> Result<String, AuthError> {
         let mut bytes = [0u8; 32];
@@ -293,6 +295,7 @@ impl Auth {
             .create_mfa_challenge(
                 &challenge_hash(&challenge),
                 user_id,
+                epoch,
                 now,
                 now + CHALLENGE_TTL_SECS,
             )
@@ -301,11 +304,16 @@ impl Auth {
     }
 
     /// The login's second step: a challenge and a code (or a recovery code) for a session.
+    /// The challenge must still be unused, unexpired, and of an account at the epoch of its
+    /// password step; each of its code attempts is taken atomically (at most
+    /// [`MAX_CODE_ATTEMPTS`] are ever checked), and wrong codes count against the account
+    /// wherever they come from. `device` is the request's device cookie.
     pub async fn login_second_step(
         &self,
         challenge: &str,
         factor: SecondFactor,
         client: &ClientInfo,
+        device: Option<&str>,
     ) -> Result<SignedIn, AuthError> {
         let hash = challenge_hash(challenge);
         let row = self
@@ -317,15 +325,26 @@ impl Auth {
         if row.locked {
             return Err(AuthError::AccountLocked);
         }
-        let attempt = self.attempt(&row.username, client, Secret::Code).await?;
+        let device = device.and_then(|cookie| self.device_keys.verify(cookie, row.user_id));
+        let attempt = self
+            .attempt(&row.username, client, Secret::SecondFactor, device.as_ref())
+            .await?;
         let now = attempt.now();
+        if !self
+            .db
+            .claim_mfa_attempt(&hash, MAX_CODE_ATTEMPTS, now)
+            .await?
+        {
+            // Not a failure of the code: it was never checked.
+            attempt.not_checked().await?;
+            return Err(AuthError::InvalidChallenge);
+        }
         let event = |kind| NewEvent::new(kind, &row.username, Actor::User, now).by(client);
         if !self
             .check_second_factor(attempt.counted(), row.user_id, &factor, now)
             .await?
         {
             attempt.failed();
-            self.db.fail_mfa_challenge(&hash).await?;
             self.db.record_event(event(EventKind::MfaFailure)).await?;
             tracing::info!(username = ?row.username, "second factor refused");
             return Err(AuthError::InvalidCode);
@@ -345,10 +364,18 @@ impl Auth {
             username: row.username,
             role: row.role,
             amr: Amr::PasswordAndOtp,
+            auth_time: now,
         };
-        let issued = self.start_session(&user, client, now).await?;
+        let Some(issued) = self.start_session(&user, row.epoch, client, now).await? else {
+            // The account changed since the password step: that password no longer counts.
+            return Err(AuthError::InvalidChallenge);
+        };
         tracing::info!(username = ?user.username, "login succeeded with a second factor");
-        self.sign_in(user, issued, now)
+        let mut signed_in = self.sign_in(user, issued, now)?;
+        signed_in.device_cookie = self
+            .device_keys
+            .issue(signed_in.user.user_id, device.as_ref());
+        Ok(signed_in)
     }
 }
 

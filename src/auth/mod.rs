@@ -13,6 +13,8 @@
 //! | `mfa.rs`        | the second step, TOTP enrolment, turning it off, an admin's reset   |
 //! | `sessions.rs`   | starting, refreshing ([`Auth::refresh`]), ending ([`Auth::logout`]) and peeking at sessions |
 //! | `self_service.rs` | a user's own sessions and password                               |
+//! | `reauth.rs`     | [`Auth::reauthenticate`] and the recent-authentication check of sensitive changes |
+//! | `device.rs`     | device cookies (their keys live in `Auth`)                         |
 //! | `admin.rs`      | the admin area: accounts, locks, roles, the audit log              |
 //! | `accounts.rs`   | the demo accounts (seeding, the production check)                  |
 //! | `throttle.rs`   | the one throttled attempt every password and code check goes through |
@@ -28,12 +30,14 @@ pub mod accounts;
 pub mod admin;
 pub mod bearer;
 pub mod clock;
+pub mod device;
 mod error;
 pub mod jwt;
 pub mod login;
 pub mod mfa;
 pub mod password;
 pub mod rate_limit;
+pub mod reauth;
 pub mod refresh_token;
 pub mod retention;
 pub mod revocation;
@@ -47,6 +51,7 @@ pub use error::{AuthError, RefreshRefusal};
 
 use crate::db::Db;
 use clock::Clock;
+use device::DeviceKeys;
 use jwt::{Claims, JwtKeys, NamedKey, Subject, TokenSettings};
 use password::{HashingPolicy, PasswordHasher};
 use rate_limit::{LoginRateLimiter, RatePolicy};
@@ -85,13 +90,14 @@ pub struct Auth {
     login_rate: LoginRateLimiter,
     /// Seals TOTP secrets at rest.
     secret_box: SecretBox,
+    /// Signs device cookies.
+    device_keys: DeviceKeys,
     /// Sessions revoked recently enough that their access tokens could still be unexpired.
     revoked: RevokedSessions,
     clock: Clock,
 }
 
 /// A successful login or refresh: who, a new access token, and the refresh token for the cookie.
-#[derive(Debug)]
 pub struct SignedIn {
     pub user: SessionUser,
     /// The HS256 access token.
@@ -99,6 +105,23 @@ pub struct SignedIn {
     /// Seconds until `access_token` expires.
     pub expires_in: u64,
     pub refresh: IssuedToken,
+    /// A login's device cookie (see `device`); none for a refresh.
+    pub device_cookie: Option<String>,
+}
+
+impl std::fmt::Debug for SignedIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignedIn")
+            .field("user", &self.user)
+            .field("access_token", &"[redacted]")
+            .field("expires_in", &self.expires_in)
+            .field("refresh", &self.refresh)
+            .field(
+                "device_cookie",
+                &self.device_cookie.as_ref().map(|_| "[redacted]"),
+            )
+            .finish()
+    }
 }
 
 impl Auth {
@@ -127,6 +150,7 @@ impl Auth {
             hasher: PasswordHasher::new(settings.hashing)?,
             login_rate: LoginRateLimiter::new(settings.login_rate),
             secret_box: SecretBox::derive(keys.iter().map(|k| (k.kid, k.secret))),
+            device_keys: DeviceKeys::derive(keys.iter().map(|k| k.secret)),
             revoked: RevokedSessions::default(),
             clock: Clock::default(),
         })
@@ -175,6 +199,7 @@ impl Auth {
             role: user.role,
             session_id: &refresh.session_id,
             amr: user.amr,
+            auth_time: user.auth_time,
         };
         let access_token = self
             .jwt
@@ -185,6 +210,7 @@ impl Auth {
             access_token,
             expires_in: self.jwt.ttl_secs().unsigned_abs(),
             refresh,
+            device_cookie: None,
         })
     }
 }

@@ -31,12 +31,18 @@ struct Bucket {
     updated: Instant,
 }
 
-/// The per-address buckets.
+/// The per-address buckets: an address (an IPv6 client's /64) has a bucket of its own, keyed
+/// by the network and its prefix length, and an IPv6 client's /56 and /48 have bigger ones.
 #[derive(Debug)]
 pub struct LoginRateLimiter {
     policy: RatePolicy,
-    buckets: Mutex<HashMap<IpAddr, Bucket>>,
+    buckets: Mutex<HashMap<(IpAddr, u8), Bucket>>,
 }
+
+/// The wider IPv6 networks a client is also bucketed by, and how many times the one-address
+/// bucket each holds: whoever holds a /48 (a site, typically) controls 65,536 /64s, so /64
+/// buckets alone would not bound them.
+const WIDER_V6: [(u8, u32); 2] = [(56, 4), (48, 16)];
 
 impl LoginRateLimiter {
     pub fn new(policy: RatePolicy) -> Self {
@@ -50,22 +56,38 @@ impl LoginRateLimiter {
         f64::from(self.policy.per_minute) / 60.0
     }
 
-    /// Takes one attempt from `ip`'s bucket at `now`. `Err(seconds)`: empty, retry after that.
-    pub fn check(&self, ip: IpAddr, now: Instant) -> Result<(), u64> {
+    /// Takes one attempt from each bucket of `ip` (its address or /64; an IPv6 client's /56 and
+    /// /48 too) at `now`. `Err(seconds)`: one is empty, retry after that.
+    pub fn check_all(&self, ip: IpAddr, now: Instant) -> Result<(), u64> {
+        let ip = limit_key(ip);
+        let mut keys = vec![(ip, 0, 1)];
+        if let IpAddr::V6(v6) = ip {
+            for (prefix, scale) in WIDER_V6 {
+                keys.push((network(v6, prefix), prefix, scale));
+            }
+        }
+        for (network, prefix, scale) in keys {
+            self.check((network, prefix), scale, now)?;
+        }
+        Ok(())
+    }
+
+    /// Takes one attempt from `key`'s bucket (`scale` times the configured size) at `now`.
+    fn check(&self, key: (IpAddr, u8), scale: u32, now: Instant) -> Result<(), u64> {
         let Ok(mut buckets) = self.buckets.lock() else {
             return Ok(());
         };
-        let burst = f64::from(self.policy.burst.max(1));
-        let rate = self.refill_per_sec();
-        if buckets.len() >= MAX_TRACKED && !buckets.contains_key(&ip) {
+        let burst = f64::from(self.policy.burst.max(1)) * f64::from(scale);
+        let rate = self.refill_per_sec() * f64::from(scale);
+        if buckets.len() >= MAX_TRACKED && !buckets.contains_key(&key) {
             buckets.retain(|_, b| {
                 b.tokens + rate * now.saturating_duration_since(b.updated).as_secs_f64() < burst
             });
         }
-        let key = if buckets.len() >= MAX_TRACKED && !buckets.contains_key(&ip) {
-            IpAddr::from([0, 0, 0, 0])
+        let key = if buckets.len() >= MAX_TRACKED && !buckets.contains_key(&key) {
+            (IpAddr::from([0, 0, 0, 0]), 0)
         } else {
-            ip
+            key
         };
         let bucket = buckets.entry(key).or_insert(Bucket {
             tokens: burst,
@@ -86,19 +108,26 @@ impl LoginRateLimiter {
 }
 
 /// The address a limit or a counter applies to: an IPv6 client controls a whole /64, so that
-/// is what counts as one address.
+/// is what counts as one address (an IPv4-mapped address is its IPv4 address).
 pub fn limit_key(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V4(_) => ip,
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return IpAddr::V4(v4);
-            }
-            let mut segments = v6.segments();
-            segments[4..].fill(0);
-            IpAddr::from(segments)
-        }
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => network(v6, 64),
+        },
     }
+}
+
+/// The /`prefix` network of `v6`.
+fn network(v6: std::net::Ipv6Addr, prefix: u8) -> IpAddr {
+    let bits = u128::from(v6);
+    let mask = if prefix == 0 {
+        0
+    } else {
+        !0u128 << (128 - u32::from(prefix))
+    };
+    IpAddr::from(std::net::Ipv6Addr::from(bits & mask))
 }
 
 #[cfg(test)]
@@ -115,13 +144,45 @@ mod tests {
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
         let start = Instant::now();
         for _ in 0..3 {
-            assert_eq!(limiter.check(ip, start), Ok(()));
+            assert_eq!(limiter.check_all(ip, start), Ok(()));
         }
-        assert_eq!(limiter.check(ip, start), Err(1));
+        assert_eq!(limiter.check_all(ip, start), Err(1));
         // Another address has its own bucket.
-        assert_eq!(limiter.check("192.0.2.2".parse().unwrap(), start), Ok(()));
-        assert_eq!(limiter.check(ip, start + Duration::from_secs(1)), Ok(()));
-        assert!(limiter.check(ip, start + Duration::from_secs(1)).is_err());
+        assert_eq!(
+            limiter.check_all("192.0.2.2".parse().unwrap(), start),
+            Ok(())
+        );
+        assert_eq!(
+            limiter.check_all(ip, start + Duration::from_secs(1)),
+            Ok(())
+        );
+        assert!(limiter
+            .check_all(ip, start + Duration::from_secs(1))
+            .is_err());
+    }
+
+    #[test]
+    fn an_ipv6_site_is_bucketed_by_its_slash_56_and_slash_48_too() {
+        let limiter = LoginRateLimiter::new(RatePolicy {
+            burst: 1,
+            per_minute: 1,
+        });
+        let start = Instant::now();
+        // 16 different /64s of one /48, in 16 different /56s: each /64 has one attempt, the
+        // /56s four each, the /48 sixteen in all.
+        for i in 0..16u16 {
+            let ip = std::net::Ipv6Addr::new(0x2001, 0xdb8, 0x7, i << 8, 0, 0, 0, 1);
+            assert_eq!(limiter.check_all(IpAddr::V6(ip), start), Ok(()), "{ip}");
+        }
+        let seventeenth = std::net::Ipv6Addr::new(0x2001, 0xdb8, 0x7, 0x1001, 0, 0, 0, 1);
+        assert!(limiter.check_all(IpAddr::V6(seventeenth), start).is_err());
+        // Five /64s of one /56: the /56's bucket (four) refuses the fifth.
+        for i in 0..4u16 {
+            let ip = std::net::Ipv6Addr::new(0x2001, 0xdb8, 0x8, i, 0, 0, 0, 1);
+            assert_eq!(limiter.check_all(IpAddr::V6(ip), start), Ok(()), "{ip}");
+        }
+        let fifth = std::net::Ipv6Addr::new(0x2001, 0xdb8, 0x8, 4, 0, 0, 0, 1);
+        assert!(limiter.check_all(IpAddr::V6(fifth), start).is_err());
     }
 
     #[test]

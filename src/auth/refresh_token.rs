@@ -1,13 +1,17 @@
-//! Opaque refresh tokens.
+//! Opaque refresh tokens: `<session id>.<secret>`.
 //!
-//! A login's token is 256 bits from a CSPRNG, base64url-encoded (43 characters). Each rotation's
-//! child is derived from its parent, `base64url(HMAC-SHA256(child key, parent))`: whoever
-//! presents the same parent gets the same child, so concurrent and retried refreshes converge
-//! on one token instead of forking the session, and nothing reversible is stored.
+//! A login's secret is 256 bits from a CSPRNG, base64url-encoded (43 characters). Each
+//! rotation's child secret is derived from its parent, `base64url(HMAC-SHA256(child key,
+//! parent))`: whoever presents the same parent gets the same child, so concurrent and retried
+//! refreshes converge on one token instead of forking the session, and nothing reversible is
+//! stored. The session id in front lets a refresh find its session by key, and lets an old
+//! token be recognised as an ancestor of the live one (by deriving forward from it) although
+//! only the live token and its parent are stored: reuse is detected without a row per refresh.
+//! Tokens issued before they named their session (a bare secret) are still accepted until
+//! their first rotation.
 //!
-//! The database keeps only a token's SHA-256: tokens are high-entropy, so an unsalted fast hash
-//! is enough to make a leaked table useless, and lookups stay an index probe on a value the
-//! caller cannot steer.
+//! The database keeps only a secret's SHA-256: secrets are high-entropy, so an unsalted fast
+//! hash is enough to make a leaked table useless.
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use hmac::{Hmac, KeyInit, Mac};
@@ -53,10 +57,71 @@ impl ChildKeys {
 
     /// Every child `parent` may have been rotated to, the active key's first.
     pub fn candidates<'a>(&'a self, parent: &'a str) -> impl Iterator<Item = String> + 'a {
-        std::iter::once(&self.active)
-            .chain(&self.others)
-            .map(move |key| key.child_of(parent))
+        self.all().map(move |key| key.child_of(parent))
     }
+
+    /// Whether deriving forward from `ancestor` reaches a secret whose hash is `target` within
+    /// `steps` rotations (under any one configured key): `ancestor` is then an older token of
+    /// the same chain. At most [`MAX_ANCESTRY`] steps are taken.
+    pub fn leads_to(&self, ancestor: &str, target: &[u8], steps: i64) -> bool {
+        let steps = steps.clamp(0, MAX_ANCESTRY);
+        self.all().any(|key| {
+            let mut secret = ancestor.to_owned();
+            (0..steps).any(|_| {
+                secret = key.child_of(&secret);
+                hash(&secret)[..] == *target
+            })
+        })
+    }
+
+    fn all(&self) -> impl Iterator<Item = &ChildKey> {
+        std::iter::once(&self.active).chain(&self.others)
+    }
+}
+
+/// How far back an old token is recognised as one of its session's (each step is one HMAC).
+pub const MAX_ANCESTRY: i64 = 1024;
+
+/// A refresh token as presented.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Presented<'a> {
+    /// The session it names (`None`: a token from before tokens named their session).
+    pub session_id: Option<&'a str>,
+    pub secret: &'a str,
+}
+
+impl std::fmt::Debug for Presented<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Presented")
+            .field("session_id", &self.session_id)
+            .field("secret", &"[redacted]")
+            .finish()
+    }
+}
+
+/// Reads a cookie's value: `<session id>.<secret>`, or a bare secret of the older form.
+/// Anything else is refused before any database work.
+pub fn parse(value: &str) -> Option<Presented<'_>> {
+    let (session_id, secret) = match value.split_once('.') {
+        Some((id, secret)) if id.len() == SESSION_ID_LEN && is_base64url(id) => (Some(id), secret),
+        Some(_) => return None,
+        None => (None, value),
+    };
+    (secret.len() == SECRET_LEN && is_base64url(secret)).then_some(Presented { session_id, secret })
+}
+
+/// The cookie's value for session `session_id` and `secret`.
+pub fn compose(session_id: &str, secret: &str) -> String {
+    format!("{session_id}.{secret}")
+}
+
+const SECRET_LEN: usize = 43;
+const SESSION_ID_LEN: usize = 22;
+
+fn is_base64url(value: &str) -> bool {
+    value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 impl fmt::Debug for ChildKey {
@@ -73,32 +138,23 @@ fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
     mac.finalize().into_bytes().into()
 }
 
-/// A new random refresh token.
+/// A new random refresh-token secret.
 pub fn generate() -> String {
     let mut bytes = [0u8; 32];
     rand::fill(&mut bytes);
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// A new random session-family id (128 bits, base64url).
+/// A new random session id (128 bits, base64url: 22 characters).
 pub fn new_family_id() -> String {
     let mut bytes = [0u8; 16];
     rand::fill(&mut bytes);
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// The SHA-256 stored in place of the token.
-pub fn hash(token: &str) -> [u8; 32] {
-    Sha256::digest(token.as_bytes()).into()
-}
-
-/// Whether `value` has the shape of one of our tokens; anything else is refused before any
-/// database work.
-pub fn is_well_formed(value: &str) -> bool {
-    value.len() == 43
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+/// The SHA-256 stored in place of a secret.
+pub fn hash(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
 }
 
 #[cfg(test)]
@@ -106,12 +162,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tokens_are_256_bit_base64url_and_unique() {
-        let a = generate();
-        let b = generate();
+    fn tokens_are_a_session_id_and_a_256_bit_secret() {
+        let (a, b) = (generate(), generate());
         assert_ne!(a, b);
-        assert!(is_well_formed(&a), "{a}");
         assert_eq!(URL_SAFE_NO_PAD.decode(&a).unwrap().len(), 32);
+        let sid = new_family_id();
+        let token = compose(&sid, &a);
+        let presented = parse(&token).unwrap();
+        assert_eq!(presented.session_id, Some(sid.as_str()));
+        assert_eq!(presented.secret, a);
+        // The older form: a bare secret.
+        assert_eq!(parse(&b).unwrap().session_id, None);
+    }
+
+    #[test]
+    fn an_ancestor_leads_to_the_live_token_and_a_stranger_does_not() {
+        let keys = ChildKeys::new(
+            ChildKey::from_secret(b"k"),
+            vec![ChildKey::from_secret(b"o")],
+        );
+        let first = generate();
+        let mut live = first.clone();
+        for _ in 0..5 {
+            live = keys.child_of(&live);
+        }
+        assert!(keys.leads_to(&first, &hash(&live), 5));
+        assert!(!keys.leads_to(&first, &hash(&live), 4));
+        assert!(!keys.leads_to(&generate(), &hash(&live), 100));
     }
 
     #[test]
@@ -128,7 +205,7 @@ mod tests {
         let key = ChildKey::from_secret(b"secret-a-secret-a-secret-a-secret-a");
         let parent = generate();
         let child = key.child_of(&parent);
-        assert!(is_well_formed(&child), "{child}");
+        assert!(parse(&child).is_some(), "{child}");
         assert_eq!(child, key.child_of(&parent));
         assert_ne!(child, key.child_of(&generate()));
         let other = ChildKey::from_secret(b"secret-b-secret-b-secret-b-secret-b");
@@ -137,10 +214,17 @@ mod tests {
     }
 
     #[test]
-    fn only_token_shaped_values_are_well_formed() {
-        assert!(!is_well_formed(""));
-        assert!(!is_well_formed("short"));
-        assert!(!is_well_formed(&"a".repeat(44)));
-        assert!(!is_well_formed(&format!("{}=", "a".repeat(42))));
+    fn only_token_shaped_values_parse() {
+        for bad in [
+            String::new(),
+            "short".to_owned(),
+            "a".repeat(44),
+            format!("{}=", "a".repeat(42)),
+            format!("{}.{}", "a".repeat(21), "b".repeat(43)),
+            format!("{}.{}", "a".repeat(22), "b".repeat(42)),
+            format!("{}.{}.x", "a".repeat(22), "b".repeat(43)),
+        ] {
+            assert!(parse(&bad).is_none(), "{bad}");
+        }
     }
 }

@@ -16,8 +16,6 @@ use std::{sync::Arc, time::Duration};
 pub const INTERVAL: Duration = Duration::from_secs(300);
 /// Rows per delete statement.
 pub const BATCH: u32 = 500;
-/// Revocations are kept this much longer than a token can live, for clock skew.
-const REVOCATION_MARGIN_SECS: i64 = 60;
 
 const DAY_SECS: i64 = 86_400;
 
@@ -35,10 +33,10 @@ impl Auth {
         Retention {
             sessions_ended_before: now - sessions_kept,
             sessions_idle_before: now - self.sessions.idle_ttl_secs - sessions_kept,
-            revocations_before: now - self.jwt.max_token_age_secs() - REVOCATION_MARGIN_SECS,
+            revocations_before: now - self.revocation_horizon_secs(),
             events_before: now - self.retention.audit_days * DAY_SECS,
+            failures_before: now - self.throttle.longest_window_secs(),
             now,
-            windows: self.throttle.windows(),
             batch: BATCH,
         }
     }

@@ -16,10 +16,12 @@
 //!   [`RELOAD_INTERVAL`] as a safety net, the table is read again.
 //! - **SQLite** cannot push: the table is read every [`POLL_INTERVAL`].
 //!
-//! Each read reaches a few seconds further back than the previous one started, so a
-//! transaction that committed late is not skipped; entries that no token can need any more are
-//! dropped on the way. At start-up, [`Auth::load_revocations`] reads every revocation recent
-//! enough to matter.
+//! Polls read the revocations numbered after the last one seen: SQLite numbers them in commit
+//! order (one writer at a time, a sequence that never goes back), so a revocation that
+//! committed late is not skipped. Reloads (PostgreSQL's, whose sequence numbers can commit out
+//! of order) reach a few seconds further back than the previous one started instead. Entries
+//! no token can need any more are dropped on the way. At start-up,
+//! [`Auth::load_revocations`] reads every revocation recent enough to matter.
 
 use crate::auth::{Auth, AuthError};
 use crate::db::{FeedEvent, RevocationFeed};
@@ -33,8 +35,13 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
 pub const RELOAD_INTERVAL: Duration = Duration::from_secs(30);
 /// How long to wait before listening again after the database could not be reached.
 const RETRY_DELAY: Duration = Duration::from_secs(1);
-/// How far each read reaches back before the previous one started.
+/// How far each reload reaches back before the previous one started.
 const OVERLAP_SECS: i64 = 5;
+/// Revocations are kept this much longer than a token can live (in memory and in the table),
+/// for clock skew between instances.
+pub const MARGIN_SECS: i64 = 60;
+/// The most revocations one poll reads (the next poll reads on).
+const POLL_BATCH: u32 = 10_000;
 
 /// Revoked session ids with the time they were revoked.
 #[derive(Debug, Default)]
@@ -86,20 +93,28 @@ impl RevokedSessions {
 
 impl Auth {
     /// Loads the revocations recent enough to matter (at start-up, and to catch up with other
-    /// processes) and forgets the ones that no longer can.
-    pub async fn load_revocations(&self) -> Result<usize, AuthError> {
+    /// processes) and forgets the ones that no longer can. Returns the newest one's number.
+    pub async fn load_revocations(&self) -> Result<i64, AuthError> {
         let now = self.now();
-        self.sync_revocations(now - self.jwt.max_token_age_secs(), now)
-            .await
+        let recent = self
+            .db
+            .revoked_sessions_since(now - self.revocation_horizon_secs())
+            .await?;
+        Ok(self.remember(recent, now))
     }
 
-    async fn sync_revocations(&self, since: i64, now: i64) -> Result<usize, AuthError> {
-        let recent = self.db.revoked_sessions_since(since).await?;
-        let count = recent.len();
+    /// How long a revocation is kept: a token's lifetime, its leeway, and the margin.
+    pub(crate) fn revocation_horizon_secs(&self) -> i64 {
+        self.jwt.max_token_age_secs() + MARGIN_SECS
+    }
+
+    /// Adds `revoked` to the set, drops what no token can need; returns the highest number.
+    fn remember(&self, revoked: Vec<crate::db::RevokedSession>, now: i64) -> i64 {
+        let newest = revoked.iter().map(|r| r.seq).max().unwrap_or(0);
         self.revoked
-            .extend(recent.into_iter().map(|r| (r.id, r.revoked_at)));
-        self.revoked.prune(now - self.jwt.max_token_age_secs());
-        Ok(count)
+            .extend(revoked.into_iter().map(|r| (r.id, r.revoked_at)));
+        self.revoked.prune(now - self.revocation_horizon_secs());
+        newest
     }
 
     /// Follows other processes' revocations until the task is aborted (at shutdown).
@@ -108,7 +123,10 @@ impl Auth {
             Ok(Some(feed)) => {
                 // Anything revoked between the start-up load and the `LISTEN` is read now.
                 self.reload_revocations().await;
-                tokio::join!(self.clone().poll(RELOAD_INTERVAL), self.follow(feed));
+                tokio::join!(
+                    self.clone().reload_every(RELOAD_INTERVAL),
+                    self.follow(feed)
+                );
             }
             Ok(None) => self.poll(POLL_INTERVAL).await,
             Err(e) => {
@@ -146,19 +164,50 @@ impl Auth {
         }
     }
 
-    /// Reads the table every `every`.
+    /// Reads the revocations numbered after the last one seen, every `every`.
     async fn poll(self: Arc<Self>, every: Duration) {
-        let mut since = self.now() - OVERLAP_SECS;
+        // From the newest number there is: what is older was loaded at start.
+        let mut seen = self.newest_revocation().await;
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            match self.db.revocations_after(seen, POLL_BATCH).await {
+                Ok(revoked) => seen = seen.max(self.remember(revoked, self.now())),
+                Err(e) => tracing::warn!(error = %e, "reading session revocations"),
+            }
+        }
+    }
+
+    /// The number of the newest revocation recent enough to matter (0 when there is none).
+    async fn newest_revocation(&self) -> i64 {
+        let since = self.now() - self.revocation_horizon_secs();
+        match self.db.revoked_sessions_since(since).await {
+            Ok(recent) => recent.iter().map(|r| r.seq).max().unwrap_or(0),
+            Err(_) => 0,
+        }
+    }
+
+    /// Reads the recent revocations again every `every` (the safety net under `LISTEN`).
+    async fn reload_every(self: Arc<Self>, every: Duration) {
+        let mut since = self.now();
         let mut ticks = tokio::time::interval(every);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
             let now = self.now();
-            match self.sync_revocations(since, now).await {
-                Ok(_) => since = now - OVERLAP_SECS,
-                Err(e) => tracing::warn!(error = %e, "reading session revocations"),
+            match self.reload_since(since).await {
+                Ok(()) => since = now,
+                Err(e) => tracing::warn!(error = %e, "reloading session revocations"),
             }
         }
+    }
+
+    /// Reads again what was revoked since a little before `since`.
+    async fn reload_since(&self, since: i64) -> Result<(), AuthError> {
+        let recent = self.db.revoked_sessions_since(since - OVERLAP_SECS).await?;
+        self.remember(recent, self.now());
+        Ok(())
     }
 }
 

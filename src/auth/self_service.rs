@@ -138,7 +138,7 @@ impl Auth {
         }
         check_new_password(&caller.username, &new)?;
         let mut attempt = self
-            .attempt(&caller.username, client, Secret::Password)
+            .attempt(&caller.username, client, Secret::Password, None)
             .await?;
         let now = attempt.now();
         let user = self

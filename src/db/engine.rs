@@ -9,7 +9,7 @@
 //! locked (`FOR UPDATE`), how refresh rotations are committed (SQLite group-commits them), and
 //! whether revocations can be pushed (PostgreSQL `LISTEN/NOTIFY`).
 
-use super::{DbError, NewEvent, RevocationFeed, Rotation};
+use super::{DbError, RevocationFeed, Rotation};
 use crate::model::{Amr, EventKind, RevokeReason, Role};
 use sqlx::{postgres::PgRow, sqlite::SqliteRow, FromRow, Pool, Postgres, Sqlite};
 use std::{borrow::Cow, future::Future};
@@ -287,7 +287,7 @@ pub trait Engine: Send + Sync + 'static {
     async fn begin(&self) -> Result<SqlTx<Self::Db>, DbError>;
 
     /// Rotates a refresh token (see `SessionStore::rotate_refresh_token`).
-    async fn rotate(&self, rotation: Rotation<'_>, event: NewEvent<'_>) -> Result<bool, DbError>;
+    async fn rotate(&self, rotation: Rotation<'_>) -> Result<bool, DbError>;
 
     /// Revocations as other instances make them, if this engine can push them.
     async fn revocation_feed(&self) -> Result<Option<Box<dyn RevocationFeed>>, DbError>;

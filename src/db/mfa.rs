@@ -40,6 +40,8 @@ pub struct ChallengeRow {
     pub locked: bool,
     /// Codes tried so far.
     pub attempts: i64,
+    /// The account's security epoch at the password step (the session must start at it).
+    pub epoch: i64,
 }
 
 /// Second factors and second-step challenges.
@@ -58,8 +60,14 @@ pub trait MfaStore: Send + Sync {
         now: i64,
     ) -> Result<bool, DbError>;
 
-    /// Seals a factor's secret again (under the active key, after a rotation).
-    async fn reseal_totp(&self, user_id: i64, key_id: &str, secret: &[u8]) -> Result<(), DbError>;
+    /// Seals a factor's secret again (under the active key, after a rotation), if it is still
+    /// the value `old` (a compare-and-swap: a factor set up again meanwhile is left alone).
+    async fn reseal_totp(
+        &self,
+        user_id: i64,
+        old: (&str, &[u8]),
+        new: (&str, &[u8]),
+    ) -> Result<bool, DbError>;
 
     /// The users whose factor was sealed under another key than `key_id`, to reseal them all
     /// before that key is dropped.
@@ -99,24 +107,32 @@ pub trait MfaStore: Send + Sync {
         now: i64,
     ) -> Result<bool, DbError>;
 
-    /// Stores a login's second-step challenge (only its hash).
+    /// Stores a login's second-step challenge (only its hash), for the account at `epoch`.
     async fn create_mfa_challenge(
         &self,
         challenge_hash: &[u8; 32],
         user_id: i64,
+        epoch: i64,
         now: i64,
         expires_at: i64,
     ) -> Result<(), DbError>;
 
-    /// A challenge that is unused and unexpired at `now`, with its user.
+    /// A challenge that is unused and unexpired at `now`, whose account is still at the
+    /// challenge's epoch, with its user.
     async fn find_mfa_challenge(
         &self,
         challenge_hash: &[u8; 32],
         now: i64,
     ) -> Result<Option<ChallengeRow>, DbError>;
 
-    /// Counts a wrong code against a challenge.
-    async fn fail_mfa_challenge(&self, challenge_hash: &[u8; 32]) -> Result<(), DbError>;
+    /// Takes one of a challenge's code attempts, atomically: `false` when it has had
+    /// `max_attempts` already (or was used or expired meanwhile).
+    async fn claim_mfa_attempt(
+        &self,
+        challenge_hash: &[u8; 32],
+        max_attempts: i64,
+        now: i64,
+    ) -> Result<bool, DbError>;
 
     /// Uses a challenge up. Returns whether it was still unused and unexpired.
     async fn consume_mfa_challenge(
@@ -135,7 +151,8 @@ const SAVE_PENDING: &str =
                                          last_step = NULL
      WHERE totp_factors.enabled_at IS NULL";
 
-const RESEAL: &str = "UPDATE totp_factors SET key_id = $1, secret = $2 WHERE user_id = $3";
+const RESEAL: &str = "UPDATE totp_factors SET key_id = $1, secret = $2
+     WHERE user_id = $3 AND key_id = $4 AND secret = $5";
 
 const SEALED_BY_OTHERS: &str =
     "SELECT user_id FROM totp_factors WHERE key_id <> $1 ORDER BY user_id";
@@ -157,16 +174,18 @@ const USE_RECOVERY_CODE: &str = "UPDATE recovery_codes SET used_at = $1
      WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL";
 
 const CREATE_CHALLENGE: &str =
-    "INSERT INTO mfa_challenges (challenge_hash, user_id, created_at, expires_at)
-     VALUES ($1, $2, $3, $4)";
+    "INSERT INTO mfa_challenges (challenge_hash, user_id, epoch, created_at, expires_at)
+     VALUES ($1, $2, $3, $4, $5)";
 
 const FIND_CHALLENGE: &str =
-    "SELECT c.user_id, u.username, u.role, u.locked_at IS NOT NULL AS locked, c.attempts
+    "SELECT c.user_id, u.username, u.role, u.locked_at IS NOT NULL AS locked, c.attempts,
+            c.epoch
      FROM mfa_challenges c JOIN users u ON u.id = c.user_id
-     WHERE c.challenge_hash = $1 AND c.used_at IS NULL AND c.expires_at > $2";
+     WHERE c.challenge_hash = $1 AND c.used_at IS NULL AND c.expires_at > $2
+       AND u.security_epoch = c.epoch";
 
-const FAIL_CHALLENGE: &str =
-    "UPDATE mfa_challenges SET attempts = attempts + 1 WHERE challenge_hash = $1";
+const CLAIM_ATTEMPT: &str = "UPDATE mfa_challenges SET attempts = attempts + 1
+     WHERE challenge_hash = $1 AND attempts < $2 AND used_at IS NULL AND expires_at > $3";
 
 const CONSUME_CHALLENGE: &str = "UPDATE mfa_challenges SET used_at = $1
      WHERE challenge_hash = $2 AND used_at IS NULL AND expires_at > $1";
@@ -190,9 +209,14 @@ impl<E: Engine> MfaStore for Backend<E> {
         Ok(saved > 0)
     }
 
-    async fn reseal_totp(&self, user_id: i64, key_id: &str, secret: &[u8]) -> Result<(), DbError> {
-        self.execute(stmt!(RESEAL, key_id, secret, user_id)).await?;
-        Ok(())
+    async fn reseal_totp(
+        &self,
+        user_id: i64,
+        (old_key, old_secret): (&str, &[u8]),
+        (key_id, secret): (&str, &[u8]),
+    ) -> Result<bool, DbError> {
+        let st = stmt!(RESEAL, key_id, secret, user_id, old_key, old_secret);
+        Ok(self.execute(st).await? > 0)
     }
 
     async fn users_with_totp_sealed_by_other_keys(
@@ -265,10 +289,18 @@ impl<E: Engine> MfaStore for Backend<E> {
         &self,
         challenge_hash: &[u8; 32],
         user_id: i64,
+        epoch: i64,
         now: i64,
         expires_at: i64,
     ) -> Result<(), DbError> {
-        let st = stmt!(CREATE_CHALLENGE, challenge_hash, user_id, now, expires_at);
+        let st = stmt!(
+            CREATE_CHALLENGE,
+            challenge_hash,
+            user_id,
+            epoch,
+            now,
+            expires_at
+        );
         self.execute(st).await?;
         Ok(())
     }
@@ -282,9 +314,14 @@ impl<E: Engine> MfaStore for Backend<E> {
             .await
     }
 
-    async fn fail_mfa_challenge(&self, challenge_hash: &[u8; 32]) -> Result<(), DbError> {
-        self.execute(stmt!(FAIL_CHALLENGE, challenge_hash)).await?;
-        Ok(())
+    async fn claim_mfa_attempt(
+        &self,
+        challenge_hash: &[u8; 32],
+        max_attempts: i64,
+        now: i64,
+    ) -> Result<bool, DbError> {
+        let st = stmt!(CLAIM_ATTEMPT, challenge_hash, max_attempts, now);
+        Ok(self.execute(st).await? > 0)
     }
 
     async fn consume_mfa_challenge(

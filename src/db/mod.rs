@@ -10,7 +10,7 @@
 //! | `mfa`         | TOTP factors, recovery codes, second-step challenges         | [`MfaStore`]       |
 //! | `audit`       | the audit log and who acted ([`Actor`])                      | [`AuditStore`]     |
 //! | `retention`   | deleting what has expired, in batches                        | [`RetentionStore`] |
-//! | `rules`       | pure rules the steps apply inside their transactions (last admin, counter windows) | |
+//! | `rules`       | business rules the steps apply inside their transactions (the last admin) | |
 //! | `engine`      | the seam: statements, binding, transactions, what an engine does its own way | |
 //! | `sqlite`, `postgres` | the engines: connecting, migrations, and only what differs     | |
 //!
@@ -37,12 +37,11 @@ pub use audit::{Actor, AuditStore, EventFilter, EventRow, NewEvent};
 pub use mfa::{ChallengeRow, MfaStore, TotpFactorRow};
 pub use retention::{Pruned, Retention, RetentionStore};
 pub use revocations::{FeedEvent, RevocationFeed, RevocationStore, RevokedSession};
-pub use sessions::{Liveness, NewSession, RefreshTokenRow, Rotation, SessionRow, SessionStore};
-pub use throttle::{
-    Counter, LoginCounts, ThrottleKeys, ThrottleScope, ThrottleStore, ThrottleWindows,
-};
+pub use sessions::{Liveness, NewSession, Rotation, SessionRow, SessionStore, SessionTokenRow};
+pub use throttle::{Counter, Subject, ThrottleScope, ThrottleStore};
 pub use users::{
     AccountChange, AccountEdit, NewUser, UserRow, UserStore, UserSummary, UsernameKey,
+    USERNAME_KEY_FORM,
 };
 
 use std::sync::Arc;

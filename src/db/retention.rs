@@ -2,7 +2,7 @@
 //! request waits at most one batch for the write lock).
 
 use super::engine::{stmt, Backend, Engine};
-use super::{DbError, ThrottleScope, ThrottleWindows};
+use super::DbError;
 use std::ops::AddAssign;
 
 /// What a retention pass deletes: rows ended before these times (Unix seconds).
@@ -16,8 +16,9 @@ pub struct Retention {
     pub revocations_before: i64,
     /// Audit events older than this.
     pub events_before: i64,
+    /// Failure counters whose window started before this (the longest window ago).
+    pub failures_before: i64,
     pub now: i64,
-    pub windows: ThrottleWindows,
     /// Rows per delete statement, so a pass never holds the write lock for long.
     pub batch: u32,
 }
@@ -65,9 +66,7 @@ const PRUNE_REVOCATIONS: &str = "DELETE FROM session_revocations WHERE session_i
          SELECT session_id FROM session_revocations WHERE revoked_at < $2 LIMIT $1)";
 
 const PRUNE_LOGIN_FAILURES: &str = "DELETE FROM login_failures WHERE (scope, subject) IN (
-         SELECT scope, subject FROM login_failures
-         WHERE window_start <= $2 - CASE WHEN scope = $5 THEN $4 ELSE $3 END
-         LIMIT $1)";
+         SELECT scope, subject FROM login_failures WHERE window_start <= $2 LIMIT $1)";
 
 const PRUNE_EVENTS: &str = "DELETE FROM auth_events WHERE id IN (
          SELECT id FROM auth_events WHERE at < $2 ORDER BY at LIMIT $1)";
@@ -80,7 +79,6 @@ impl<E: Engine> RetentionStore for Backend<E> {
     async fn prune(&self, r: Retention) -> Result<Pruned, DbError> {
         let batch = i64::from(r.batch);
         let (ended, idle) = (r.sessions_ended_before, r.sessions_idle_before);
-        let (address, user) = (r.windows.address_secs, r.windows.user_secs);
         Ok(Pruned {
             sessions: self
                 .execute(stmt!(PRUNE_SESSIONS, batch, ended, idle))
@@ -89,14 +87,7 @@ impl<E: Engine> RetentionStore for Backend<E> {
                 .execute(stmt!(PRUNE_REVOCATIONS, batch, r.revocations_before))
                 .await?,
             login_failures: self
-                .execute(stmt!(
-                    PRUNE_LOGIN_FAILURES,
-                    batch,
-                    r.now,
-                    address,
-                    user,
-                    ThrottleScope::User
-                ))
+                .execute(stmt!(PRUNE_LOGIN_FAILURES, batch, r.failures_before))
                 .await?,
             events: self
                 .execute(stmt!(PRUNE_EVENTS, batch, r.events_before))

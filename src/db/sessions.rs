@@ -1,31 +1,54 @@
-//! Sessions (one login each) and their refresh tokens (only hashes), with what a refresh, a
-//! logout and the account page need.
+//! Sessions (one login each), each row holding its refresh-token chain: the live token's hash,
+//! its parent's, and when and by whom it was rotated. A refresh is one `UPDATE` of that row, so
+//! a session costs one row however often it is refreshed.
 
 use super::audit::{record, NewEvent};
 use super::engine::{stmt, Backend, Driver, Engine, SqlTx, Statement};
 use super::DbError;
 use crate::model::{Amr, ClientInfo, RevokeReason, Role};
+use std::fmt;
 
-/// A stored refresh token (found by its SHA-256), joined with its session and owner.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct RefreshTokenRow {
-    pub id: i64,
+/// A session with its token chain and its owner, as a refresh (or logout, or a page) needs it.
+#[derive(Clone, sqlx::FromRow)]
+pub struct SessionTokenRow {
     pub session_id: String,
-    /// When it was exchanged for its child.
-    pub rotated_at: Option<i64>,
     pub user_id: i64,
     pub username: String,
     pub role: Role,
+    /// The owner's account is locked.
+    pub locked: bool,
     /// The session's absolute end.
     pub expires_at: i64,
     /// The session's idle expiry counts from here.
     pub last_used_at: i64,
-    /// When the session was revoked.
     pub revoked_at: Option<i64>,
-    /// The owner's account is locked.
-    pub locked: bool,
     /// How the session's user authenticated.
     pub amr: Amr,
+    /// The last authentication (the login, or a re-authentication since).
+    pub auth_time: i64,
+    /// SHA-256 of the live token's secret.
+    pub token_hash: Vec<u8>,
+    /// SHA-256 of its parent's secret (none before the first refresh).
+    pub parent_hash: Option<Vec<u8>>,
+    /// When the parent was rotated into the live token.
+    pub rotated_at: Option<i64>,
+    /// Who rotated it (a digest of the client's address and user agent).
+    pub rotated_by: Option<Vec<u8>>,
+    /// Rotations so far.
+    pub refresh_count: i64,
+}
+
+impl fmt::Debug for SessionTokenRow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionTokenRow")
+            .field("session_id", &self.session_id)
+            .field("user_id", &self.user_id)
+            .field("username", &self.username)
+            .field("revoked_at", &self.revoked_at)
+            .field("rotated_at", &self.rotated_at)
+            .field("refresh_count", &self.refresh_count)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A live session, as its owner sees it on the account page.
@@ -49,11 +72,14 @@ pub struct Liveness {
     pub idle_since: i64,
 }
 
-/// A session to start, with its first refresh token (only the token's hash).
+/// A session to start, with its first refresh token (only the hash of its secret).
 #[derive(Debug, Clone, Copy)]
 pub struct NewSession<'a> {
     pub id: &'a str,
     pub user_id: i64,
+    /// The account's security epoch when the login checked its password: the session starts
+    /// only if it is still the same (and the account unlocked).
+    pub epoch: i64,
     pub amr: Amr,
     pub token_hash: &'a [u8; 32],
     pub now: i64,
@@ -61,12 +87,14 @@ pub struct NewSession<'a> {
     pub client: &'a ClientInfo,
 }
 
-/// A rotation: `parent_id`'s successor in session `session_id`.
+/// A rotation: session `session_id`'s live token `parent_hash` replaced by `child_hash`.
 #[derive(Debug, Clone, Copy)]
 pub struct Rotation<'a> {
-    pub parent_id: i64,
     pub session_id: &'a str,
+    pub parent_hash: &'a [u8; 32],
     pub child_hash: &'a [u8; 32],
+    /// The digest of the rotating client (see `rotated_by`).
+    pub client_digest: &'a [u8; 32],
     pub now: i64,
     pub client: &'a ClientInfo,
 }
@@ -74,26 +102,35 @@ pub struct Rotation<'a> {
 /// Sessions and their refresh tokens.
 #[async_trait::async_trait]
 pub trait SessionStore: Send + Sync {
-    /// A refresh token by its SHA-256. Read-only: a token that matches nothing writes nothing.
-    async fn find_refresh_token(
+    /// A session by id, with its owner. Read-only.
+    async fn find_session(&self, session_id: &str) -> Result<Option<SessionTokenRow>, DbError>;
+
+    /// The session whose live token, issued before tokens named their session, has this hash.
+    async fn find_legacy_session(
         &self,
         token_hash: &[u8; 32],
-    ) -> Result<Option<RefreshTokenRow>, DbError>;
+    ) -> Result<Option<SessionTokenRow>, DbError>;
 
-    /// Stores a new session with its first token and records `event`, together.
+    /// Starts a session and records `event`, together, if the account is unlocked and still
+    /// at the session's epoch (no lock, role, password or second-factor change, and no "end
+    /// sessions", since the login read it). Returns whether it did.
     async fn start_session(
         &self,
         session: NewSession<'_>,
         event: NewEvent<'_>,
-    ) -> Result<(), DbError>;
+    ) -> Result<bool, DbError>;
 
-    /// Marks the parent rotated, stores the child, notes the session's use and records `event`,
-    /// but only if the parent is still unrotated and its session unrevoked. Returns whether it
-    /// did; `false` means another request got there first.
-    async fn rotate_refresh_token(
+    /// Replaces the live token by its child, if it still is the live token of an unrevoked
+    /// session. Returns whether it did; `false` means another request got there first.
+    async fn rotate_refresh_token(&self, rotation: Rotation<'_>) -> Result<bool, DbError>;
+
+    /// Marks a re-authentication: the session's `auth_time` becomes `now`, if it is a live
+    /// session of `user_id`. Returns whether it was.
+    async fn reauthenticate(
         &self,
-        rotation: Rotation<'_>,
-        event: NewEvent<'_>,
+        user_id: i64,
+        session_id: &str,
+        now: i64,
     ) -> Result<bool, DbError>;
 
     /// Revokes a session and, if it was live, records `event`. Returns whether it was live.
@@ -119,8 +156,8 @@ pub trait SessionStore: Send + Sync {
         event: NewEvent<'_>,
     ) -> Result<bool, DbError>;
 
-    /// Revokes every live session of `user_id` but `keep`, records `event` if any ended, and
-    /// returns their ids.
+    /// Revokes every live session of `user_id` but `keep` (and any login of theirs in flight),
+    /// records `event` if any ended, and returns their ids.
     async fn revoke_user_sessions(
         &self,
         user_id: i64,
@@ -130,33 +167,48 @@ pub trait SessionStore: Send + Sync {
     ) -> Result<Vec<String>, DbError>;
 }
 
-const FIND_REFRESH_TOKEN: &str =
-    "SELECT t.id, t.session_id, t.rotated_at, s.user_id, u.username, u.role,
-            s.expires_at, s.last_used_at, s.revoked_at, u.locked_at IS NOT NULL AS locked, s.amr
-     FROM refresh_tokens t
-     JOIN sessions s ON s.id = t.session_id
-     JOIN users u ON u.id = s.user_id
-     WHERE t.token_hash = $1";
+/// A [`SessionTokenRow`] query: these columns, and a `WHERE` clause.
+macro_rules! session_token_row {
+    ($where:literal) => {
+        concat!(
+            "SELECT s.id AS session_id, s.user_id, u.username, u.role,
+                    u.locked_at IS NOT NULL AS locked, s.expires_at, s.last_used_at,
+                    s.revoked_at, s.amr, s.auth_time, s.token_hash, s.parent_hash,
+                    s.rotated_at, s.rotated_by, s.refresh_count
+             FROM sessions s JOIN users u ON u.id = s.user_id WHERE ",
+            $where
+        )
+    };
+}
+
+const FIND_SESSION: &str = session_token_row!("s.id = $1");
+
+const FIND_LEGACY_SESSION: &str = session_token_row!("s.token_hash = $1 AND s.legacy = TRUE");
+
+/// The account a session starts for, as the login saw it; locked (shared) for the rest of the
+/// transaction where rows can be, so a concurrent lock or change waits for this session to
+/// exist and then ends it too, or this one waits and finds the epoch moved.
+const STILL_AT_EPOCH: &str =
+    "SELECT id FROM users WHERE id = $1 AND security_epoch = $2 AND locked_at IS NULL";
+const STILL_AT_EPOCH_LOCKED: &str =
+    "SELECT id FROM users WHERE id = $1 AND security_epoch = $2 AND locked_at IS NULL
+     FOR SHARE";
 
 const INSERT_SESSION: &str =
     "INSERT INTO sessions (id, user_id, created_at, expires_at, last_used_at, ip, last_ip,
-                           user_agent, amr)
-     VALUES ($1, $2, $3, $4, $3, $5, $5, $6, $7)";
-
-const INSERT_FIRST_TOKEN: &str =
-    "INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)";
+                           user_agent, amr, token_hash, auth_time)
+     VALUES ($1, $2, $3, $4, $3, $5, $5, $6, $7, $8, $3)";
 
 const NOTE_LOGIN: &str = "UPDATE users SET last_login_at = $1 WHERE id = $2";
 
-/// The rotation's statements, in order (SQLite's group commit runs its own batched form).
-pub(crate) const CLAIM_PARENT: &str = "UPDATE refresh_tokens SET rotated_at = $1
-     WHERE id = $2 AND rotated_at IS NULL
-       AND session_id IN (SELECT id FROM sessions WHERE id = $3 AND revoked_at IS NULL)";
-pub(crate) const INSERT_CHILD: &str =
-    "INSERT INTO refresh_tokens (token_hash, session_id, parent_id, created_at)
-     VALUES ($1, $2, $3, $4)";
-pub(crate) const TOUCH_SESSION: &str =
-    "UPDATE sessions SET last_used_at = $1, last_ip = $2 WHERE id = $3";
+/// The rotation, one statement (SQLite's group commit runs its own batched form).
+pub(crate) const ROTATE: &str = "UPDATE sessions
+     SET parent_hash = token_hash, token_hash = $1, rotated_at = $2, rotated_by = $3,
+         last_used_at = $2, last_ip = $4, refresh_count = refresh_count + 1, legacy = FALSE
+     WHERE id = $5 AND token_hash = $6 AND revoked_at IS NULL";
+
+const REAUTHENTICATE: &str = "UPDATE sessions SET auth_time = $1
+     WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL AND expires_at > $1";
 
 const REVOKE_SESSION: &str = "UPDATE sessions SET revoked_at = $1, revoked_reason = $2
      WHERE id = $3 AND revoked_at IS NULL";
@@ -174,11 +226,14 @@ const END_SESSIONS: &str = "UPDATE sessions SET revoked_at = $1, revoked_reason 
      WHERE user_id = $3 AND revoked_at IS NULL AND ($4 IS NULL OR id <> $4)
      RETURNING id";
 
+const BUMP_EPOCH: &str = "UPDATE users SET security_epoch = security_epoch + 1 WHERE id = $1";
+
 const RECORD_REVOCATION: &str = "INSERT INTO session_revocations (session_id, revoked_at)
      VALUES ($1, $2) ON CONFLICT DO NOTHING";
 
 /// Revokes every unrevoked session of `user_id` but `keep`, records the revocations, and
-/// returns their ids.
+/// returns their ids. It also moves the user's security epoch on, which ends every login of
+/// theirs still in flight (its session will not start) and every second-step challenge.
 pub(crate) async fn end_sessions<DB: Driver>(
     tx: &mut SqlTx<DB>,
     user_id: i64,
@@ -186,6 +241,7 @@ pub(crate) async fn end_sessions<DB: Driver>(
     reason: RevokeReason,
     now: i64,
 ) -> Result<Vec<String>, DbError> {
+    tx.execute(stmt!(BUMP_EPOCH, user_id)).await?;
     let ended: Vec<(String,)> = tx
         .fetch_all(stmt!(END_SESSIONS, now, reason, user_id, keep))
         .await?;
@@ -206,32 +262,17 @@ pub(crate) async fn record_revocations<DB: Driver>(
     Ok(())
 }
 
-/// A rotation in a transaction of its own: the form for engines that do not batch them.
-pub(crate) async fn rotate_in<DB: Driver>(
-    mut tx: SqlTx<DB>,
-    rotation: Rotation<'_>,
-    event: NewEvent<'_>,
-) -> Result<bool, DbError> {
-    let Rotation {
-        parent_id,
-        session_id,
-        child_hash,
-        now,
-        client,
-    } = rotation;
-    let claimed = tx
-        .execute(stmt!(CLAIM_PARENT, now, parent_id, session_id))
-        .await?;
-    if claimed != 1 {
-        return Ok(false);
-    }
-    tx.execute(stmt!(INSERT_CHILD, child_hash, session_id, parent_id, now))
-        .await?;
-    tx.execute(stmt!(TOUCH_SESSION, now, client.ip_text(), session_id))
-        .await?;
-    record(&mut tx, &event).await?;
-    tx.commit().await?;
-    Ok(true)
+/// The rotation statement for `rotation`.
+pub(crate) fn rotate_statement<'a>(rotation: &Rotation<'a>) -> Statement<'a> {
+    stmt!(
+        ROTATE,
+        rotation.child_hash,
+        rotation.now,
+        rotation.client_digest,
+        rotation.client.ip_text(),
+        rotation.session_id,
+        rotation.parent_hash,
+    )
 }
 
 impl<E: Engine> Backend<E> {
@@ -256,11 +297,15 @@ impl<E: Engine> Backend<E> {
 
 #[async_trait::async_trait]
 impl<E: Engine> SessionStore for Backend<E> {
-    async fn find_refresh_token(
+    async fn find_session(&self, session_id: &str) -> Result<Option<SessionTokenRow>, DbError> {
+        self.fetch_optional(stmt!(FIND_SESSION, session_id)).await
+    }
+
+    async fn find_legacy_session(
         &self,
         token_hash: &[u8; 32],
-    ) -> Result<Option<RefreshTokenRow>, DbError> {
-        self.fetch_optional(stmt!(FIND_REFRESH_TOKEN, token_hash))
+    ) -> Result<Option<SessionTokenRow>, DbError> {
+        self.fetch_optional(stmt!(FIND_LEGACY_SESSION, token_hash))
             .await
     }
 
@@ -268,10 +313,11 @@ impl<E: Engine> SessionStore for Backend<E> {
         &self,
         session: NewSession<'_>,
         event: NewEvent<'_>,
-    ) -> Result<(), DbError> {
+    ) -> Result<bool, DbError> {
         let NewSession {
             id,
             user_id,
+            epoch,
             amr,
             token_hash,
             now,
@@ -279,6 +325,11 @@ impl<E: Engine> SessionStore for Backend<E> {
             client,
         } = session;
         let mut tx = self.begin().await?;
+        let still = Self::locking(STILL_AT_EPOCH, STILL_AT_EPOCH_LOCKED);
+        let account: Option<(i64,)> = tx.fetch_optional(stmt!(still, user_id, epoch)).await?;
+        if account.is_none() {
+            return Ok(false);
+        }
         let (ip, agent) = (client.ip_text(), client.user_agent.as_deref());
         tx.execute(stmt!(
             INSERT_SESSION,
@@ -288,22 +339,28 @@ impl<E: Engine> SessionStore for Backend<E> {
             expires_at,
             ip,
             agent,
-            amr
+            amr,
+            token_hash
         ))
         .await?;
-        tx.execute(stmt!(INSERT_FIRST_TOKEN, token_hash, id, now))
-            .await?;
         tx.execute(stmt!(NOTE_LOGIN, now, user_id)).await?;
         record(&mut tx, &event).await?;
-        tx.commit().await
+        tx.commit().await?;
+        Ok(true)
     }
 
-    async fn rotate_refresh_token(
+    async fn rotate_refresh_token(&self, rotation: Rotation<'_>) -> Result<bool, DbError> {
+        self.engine.rotate(rotation).await
+    }
+
+    async fn reauthenticate(
         &self,
-        rotation: Rotation<'_>,
-        event: NewEvent<'_>,
+        user_id: i64,
+        session_id: &str,
+        now: i64,
     ) -> Result<bool, DbError> {
-        self.engine.rotate(rotation, event).await
+        let st = stmt!(REAUTHENTICATE, now, session_id, user_id);
+        Ok(self.execute(st).await? > 0)
     }
 
     async fn revoke_session(
@@ -355,8 +412,9 @@ impl<E: Engine> SessionStore for Backend<E> {
         let ended = end_sessions(&mut tx, user_id, keep, reason, event.at).await?;
         if !ended.is_empty() {
             record(&mut tx, &event).await?;
-            tx.commit().await?;
         }
+        // Committed even when no session was live: the epoch moved (logins in flight end).
+        tx.commit().await?;
         Ok(ended)
     }
 }

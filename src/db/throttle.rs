@@ -1,9 +1,10 @@
-//! Login-failure counters: per (username, address), per address, and per username, each in a
-//! fixed window from its first failure.
+//! Failure counters: one row per (scope, subject), counting failures in a fixed window from
+//! its first failure. Which counters an attempt uses, and their limits, is `auth::throttle`'s
+//! business; this stores and counts.
 
 use super::audit::{record, NewEvent};
 use super::engine::{retry, stmt, Backend, Engine};
-use super::{DbError, UsernameKey};
+use super::DbError;
 
 /// What a counter counts failures of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, sqlx::Type)]
@@ -18,6 +19,12 @@ pub enum ThrottleScope {
     /// One username, any addresses (the ceiling).
     #[sqlx(rename = "user")]
     User,
+    /// One device (a device cookie), instead of the username's ceiling.
+    #[sqlx(rename = "device")]
+    Device,
+    /// Wrong second-factor codes of one account, from anywhere.
+    #[sqlx(rename = "mfa_user")]
+    SecondFactor,
 }
 
 impl ThrottleScope {
@@ -27,37 +34,20 @@ impl ThrottleScope {
             Self::UserAddress => "user_ip",
             Self::Address => "ip",
             Self::User => "user",
+            Self::Device => "device",
+            Self::SecondFactor => "mfa_user",
         }
     }
 }
 
-/// What a login attempt's failures are counted against.
+/// One counter an attempt counts against.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ThrottleKeys {
-    pub user: UsernameKey,
-    /// The client address (an IPv6 client's /64), or `unknown`.
-    pub ip: String,
-}
-
-impl ThrottleKeys {
-    /// The `(scope, subject)` of each counter, in the order of [`LoginCounts`].
-    pub fn subjects(&self) -> [(ThrottleScope, String); 3] {
-        let user = self.user.as_str();
-        [
-            (ThrottleScope::UserAddress, format!("{user}|{}", self.ip)),
-            (ThrottleScope::Address, self.ip.clone()),
-            (ThrottleScope::User, user.to_owned()),
-        ]
-    }
-}
-
-/// How long each kind of counter's window lasts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ThrottleWindows {
-    /// For the (username, address) and address counters.
-    pub address_secs: i64,
-    /// For the per-username ceiling.
-    pub user_secs: i64,
+pub struct Subject {
+    pub scope: ThrottleScope,
+    /// What it counts: a username key, an address, `key|address`, a device id.
+    pub key: String,
+    /// How long its window lasts.
+    pub window_secs: i64,
 }
 
 /// One failure counter in its current window (zero when the window has passed).
@@ -68,107 +58,66 @@ pub struct Counter {
     pub window_start: i64,
 }
 
-/// The three counters of a login attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct LoginCounts {
-    pub user_ip: Counter,
-    pub ip: Counter,
-    pub user: Counter,
+impl Counter {
+    /// The stored counter as of `now`: nothing once its window has passed.
+    pub fn current(failures: i64, window_start: i64, window_secs: i64, now: i64) -> Self {
+        if now - window_start >= window_secs {
+            Self::default()
+        } else {
+            Self {
+                failures,
+                window_start,
+            }
+        }
+    }
 }
 
 /// The failure counters.
 #[async_trait::async_trait]
 pub trait ThrottleStore: Send + Sync {
-    /// The current failure counts of a login attempt. Read-only.
-    async fn login_counts(
+    /// The current counters of `subjects`, in their order. Read-only.
+    async fn counters(&self, subjects: &[Subject], now: i64) -> Result<Vec<Counter>, DbError>;
+
+    /// Counts an attempt against every subject at once, before its secret is checked (a
+    /// window that has passed starts again at 1), and returns the new counters.
+    async fn reserve_attempt(
         &self,
-        keys: &ThrottleKeys,
-        windows: ThrottleWindows,
+        subjects: &[Subject],
         now: i64,
-    ) -> Result<LoginCounts, DbError>;
+    ) -> Result<Vec<Counter>, DbError>;
 
-    /// Counts an attempt against all three counters at once, before its password is checked
-    /// (a window that has passed starts again at 1), and returns the new counts.
-    async fn reserve_login_attempt(
-        &self,
-        keys: &ThrottleKeys,
-        windows: ThrottleWindows,
-        now: i64,
-    ) -> Result<LoginCounts, DbError>;
+    /// Takes a reserved attempt back (it was no failure), and clears the counters of `clear`.
+    async fn release_attempt(&self, subjects: &[Subject], clear: &[Subject])
+        -> Result<(), DbError>;
 
-    /// Takes a reserved attempt back: it was not a failure (the password was right, or it was
-    /// never checked). `forget_pair` also clears the (username, address) counter.
-    async fn release_login_attempt(
+    /// Records `event` if `subject`'s window has not recorded a throttled attempt yet.
+    /// Returns whether it did.
+    async fn note_throttled(
         &self,
-        keys: &ThrottleKeys,
-        forget_pair: bool,
-    ) -> Result<(), DbError>;
-
-    /// Records `event` if this (username, address) window has not recorded a throttled attempt
-    /// yet. Returns whether it did.
-    async fn note_login_throttled(
-        &self,
-        keys: &ThrottleKeys,
+        subject: &Subject,
         now: i64,
         event: NewEvent<'_>,
     ) -> Result<bool, DbError>;
 }
 
-/// How long a counter of `scope` counts.
-pub fn window_of(scope: ThrottleScope, windows: ThrottleWindows) -> i64 {
-    match scope {
-        ThrottleScope::User => windows.user_secs,
-        ThrottleScope::UserAddress | ThrottleScope::Address => windows.address_secs,
-    }
-}
-
-/// The counters of a login attempt from the rows found, as of `now`: a counter whose window has
-/// passed counts as zero.
-pub fn counts_from(
-    rows: Vec<(ThrottleScope, i64, i64)>,
-    windows: ThrottleWindows,
-    now: i64,
-) -> LoginCounts {
-    let mut counts = LoginCounts::default();
-    for (scope, failures, window_start) in rows {
-        if now - window_start >= window_of(scope, windows) {
-            continue;
-        }
-        let counter = Counter {
-            failures,
-            window_start,
-        };
-        match scope {
-            ThrottleScope::UserAddress => counts.user_ip = counter,
-            ThrottleScope::Address => counts.ip = counter,
-            ThrottleScope::User => counts.user = counter,
-        }
-    }
-    counts
-}
-
-const COUNTS: &str = "SELECT scope, failures, window_start FROM login_failures
-     WHERE (scope, subject) IN (($1, $2), ($3, $4), ($5, $6))";
+const COUNTER: &str = "SELECT failures, window_start FROM login_failures
+     WHERE scope = $1 AND subject = $2";
 
 /// A window that has passed starts again (and may record a throttled attempt again).
-const RESERVE: &str =
-    "INSERT INTO login_failures AS f (scope, subject, failures, window_start)
-     VALUES ($1, $2, 1, $7), ($3, $4, 1, $7), ($5, $6, 1, $7)
+const RESERVE: &str = "INSERT INTO login_failures AS f (scope, subject, failures, window_start)
+     VALUES ($1, $2, 1, $3)
      ON CONFLICT (scope, subject) DO UPDATE SET
-         failures = CASE WHEN $7 - f.window_start >= CASE WHEN f.scope = $10 THEN $9 ELSE $8 END
-                         THEN 1 ELSE f.failures + 1 END,
-         throttle_logged = CASE WHEN $7 - f.window_start >= CASE WHEN f.scope = $10 THEN $9 ELSE $8 END
-                         THEN FALSE ELSE f.throttle_logged END,
-         window_start = CASE WHEN $7 - f.window_start >= CASE WHEN f.scope = $10 THEN $9 ELSE $8 END
-                         THEN $7 ELSE f.window_start END
-     RETURNING scope, failures, window_start";
+         failures = CASE WHEN $3 - f.window_start >= $4 THEN 1 ELSE f.failures + 1 END,
+         throttle_logged = CASE WHEN $3 - f.window_start >= $4 THEN FALSE
+                                ELSE f.throttle_logged END,
+         window_start = CASE WHEN $3 - f.window_start >= $4 THEN $3 ELSE f.window_start END
+     RETURNING failures, window_start";
 
 const RELEASE: &str = "UPDATE login_failures SET failures = failures - 1
-     WHERE (scope, subject) IN (($1, $2), ($3, $4), ($5, $6)) AND failures > 0";
+     WHERE scope = $1 AND subject = $2 AND failures > 0";
 
-const FORGET: &str = "DELETE FROM login_failures WHERE scope = $1 AND subject = $2";
+const CLEAR: &str = "DELETE FROM login_failures WHERE scope = $1 AND subject = $2";
 
-/// The pair's row holds the flag, even when another counter did the throttling.
 const NOTE_THROTTLED: &str =
     "INSERT INTO login_failures (scope, subject, failures, window_start, throttle_logged)
      VALUES ($1, $2, 0, $3, TRUE)
@@ -176,91 +125,67 @@ const NOTE_THROTTLED: &str =
      WHERE login_failures.throttle_logged = FALSE";
 
 impl<E: Engine> Backend<E> {
-    async fn reserve_once(
-        &self,
-        keys: &ThrottleKeys,
-        windows: ThrottleWindows,
-        now: i64,
-    ) -> Result<LoginCounts, DbError> {
-        let [pair, ip, user] = keys.subjects();
+    async fn reserve_once(&self, subjects: &[Subject], now: i64) -> Result<Vec<Counter>, DbError> {
         let mut tx = self.begin().await?;
-        let rows = tx
-            .fetch_all(stmt!(
-                RESERVE,
-                pair.0,
-                pair.1,
-                ip.0,
-                ip.1,
-                user.0,
-                user.1,
-                now,
-                windows.address_secs,
-                windows.user_secs,
-                ThrottleScope::User,
-            ))
-            .await?;
+        let mut counters = Vec::with_capacity(subjects.len());
+        for s in subjects {
+            let (failures, start): (i64, i64) = tx
+                .fetch_optional(stmt!(RESERVE, s.scope, &s.key, now, s.window_secs))
+                .await?
+                .ok_or(DbError::Backend(sqlx::Error::RowNotFound))?;
+            counters.push(Counter::current(failures, start, s.window_secs, now));
+        }
         tx.commit().await?;
-        Ok(counts_from(rows, windows, now))
+        Ok(counters)
     }
 }
 
 #[async_trait::async_trait]
 impl<E: Engine> ThrottleStore for Backend<E> {
-    async fn login_counts(
-        &self,
-        keys: &ThrottleKeys,
-        windows: ThrottleWindows,
-        now: i64,
-    ) -> Result<LoginCounts, DbError> {
-        let [pair, ip, user] = keys.subjects();
-        let rows = self
-            .fetch_all(stmt!(COUNTS, pair.0, pair.1, ip.0, ip.1, user.0, user.1))
-            .await?;
-        Ok(counts_from(rows, windows, now))
+    async fn counters(&self, subjects: &[Subject], now: i64) -> Result<Vec<Counter>, DbError> {
+        let mut counters = Vec::with_capacity(subjects.len());
+        for s in subjects {
+            let row: Option<(i64, i64)> =
+                self.fetch_optional(stmt!(COUNTER, s.scope, &s.key)).await?;
+            counters.push(row.map_or_else(Counter::default, |(failures, start)| {
+                Counter::current(failures, start, s.window_secs, now)
+            }));
+        }
+        Ok(counters)
     }
 
-    async fn reserve_login_attempt(
+    async fn reserve_attempt(
         &self,
-        keys: &ThrottleKeys,
-        windows: ThrottleWindows,
+        subjects: &[Subject],
         now: i64,
-    ) -> Result<LoginCounts, DbError> {
-        retry(|| self.reserve_once(keys, windows, now)).await
+    ) -> Result<Vec<Counter>, DbError> {
+        retry(|| self.reserve_once(subjects, now)).await
     }
 
-    async fn release_login_attempt(
+    async fn release_attempt(
         &self,
-        keys: &ThrottleKeys,
-        forget_pair: bool,
+        subjects: &[Subject],
+        clear: &[Subject],
     ) -> Result<(), DbError> {
-        let [pair, ip, user] = keys.subjects();
         let mut tx = self.begin().await?;
-        tx.execute(stmt!(
-            RELEASE,
-            pair.0,
-            pair.1.as_str(),
-            ip.0,
-            ip.1,
-            user.0,
-            user.1
-        ))
-        .await?;
-        if forget_pair {
-            tx.execute(stmt!(FORGET, pair.0, pair.1)).await?;
+        for s in subjects {
+            tx.execute(stmt!(RELEASE, s.scope, &s.key)).await?;
+        }
+        for s in clear {
+            tx.execute(stmt!(CLEAR, s.scope, &s.key)).await?;
         }
         tx.commit().await
     }
 
-    async fn note_login_throttled(
+    async fn note_throttled(
         &self,
-        keys: &ThrottleKeys,
+        subject: &Subject,
         now: i64,
         event: NewEvent<'_>,
     ) -> Result<bool, DbError> {
-        let [pair, ..] = keys.subjects();
         let mut tx = self.begin().await?;
         let noted = tx
-            .execute(stmt!(NOTE_THROTTLED, pair.0, pair.1, now))
+            .execute(stmt!(NOTE_THROTTLED, subject.scope, &subject.key, now))
             .await?;
         if noted == 0 {
             return Ok(false);
@@ -275,22 +200,10 @@ impl<E: Engine> ThrottleStore for Backend<E> {
 mod tests {
     use super::*;
 
-    const WINDOWS: ThrottleWindows = ThrottleWindows {
-        address_secs: 900,
-        user_secs: 3600,
-    };
-
     #[test]
-    fn counters_past_their_window_count_as_zero() {
-        let rows = vec![
-            (ThrottleScope::UserAddress, 3, 1_000),
-            (ThrottleScope::Address, 7, 100),
-            (ThrottleScope::User, 9, 100),
-        ];
-        let counts = counts_from(rows, WINDOWS, 1_500);
-        assert_eq!(counts.user_ip.failures, 3);
-        // 1,400 s old: past the address window, inside the hour of the username ceiling.
-        assert_eq!(counts.ip, Counter::default());
-        assert_eq!(counts.user.failures, 9);
+    fn a_counter_past_its_window_counts_as_zero() {
+        assert_eq!(Counter::current(3, 1_000, 900, 1_500).failures, 3);
+        assert_eq!(Counter::current(7, 100, 900, 1_500), Counter::default());
+        assert_eq!(Counter::current(9, 100, 3_600, 1_500).failures, 9);
     }
 }

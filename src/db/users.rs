@@ -9,14 +9,21 @@ use crate::model::{RevokeReason, Role};
 use std::fmt;
 
 /// A username in the one form that is compared: uniqueness, lookups and throttle keys all use
-/// it, on both engines alike (so no engine's collation decides who is who).
+/// it, on both engines alike (so no engine's collation decides who is who). The form is Unicode's
+/// NFKC_Casefold: compatibility-normalised and case-folded, so "Ａｄｍｉｎ", "ADMIN" and "admin"
+/// are one name, and so are the two ways of writing "é".
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct UsernameKey(String);
+
+/// Which canonical form `users.username_key` holds (see [`UserStore::upgrade_username_keys`]).
+pub const USERNAME_KEY_FORM: &str = "nfkc-casefold-1";
 
 impl UsernameKey {
     /// The key of a name as typed.
     pub fn of(username: &str) -> Self {
-        Self(username.to_lowercase())
+        use unicode_normalization::UnicodeNormalization;
+        let folded = caseless::default_case_fold_str(&username.nfkc().collect::<String>());
+        Self(folded.nfkc().collect())
     }
 
     pub fn as_str(&self) -> &str {
@@ -37,6 +44,8 @@ pub struct UserRow {
     pub is_demo: bool,
     /// Locked by an administrator: cannot log in or refresh.
     pub locked: bool,
+    /// Moves on whenever the account's sessions are ended (see `sessions::end_sessions`).
+    pub security_epoch: i64,
 }
 
 impl fmt::Debug for UserRow {
@@ -48,6 +57,7 @@ impl fmt::Debug for UserRow {
             .field("role", &self.role)
             .field("is_demo", &self.is_demo)
             .field("locked", &self.locked)
+            .field("security_epoch", &self.security_epoch)
             .finish()
     }
 }
@@ -120,15 +130,20 @@ pub trait UserStore: Send + Sync {
     async fn mark_demo_user(&self, user_id: i64) -> Result<(), DbError>;
 
     /// Deletes an account and, with it, its sessions (recorded as revoked at the event's time,
-    /// so their access tokens stop working). Returns whether it existed.
+    /// so their access tokens stop working), unless it is the last active administrator.
     async fn remove_user(
         &self,
         username: &UsernameKey,
         event: NewEvent<'_>,
-    ) -> Result<bool, DbError>;
+    ) -> Result<AccountChange, DbError>;
 
     /// The names of the accounts marked as demo accounts.
     async fn demo_usernames(&self) -> Result<Vec<String>, DbError>;
+
+    /// Recomputes every stored username key once, when they were computed in an older form
+    /// than [`USERNAME_KEY_FORM`] (start-up; afterwards it reads one row). Returns how many
+    /// changed. A name whose new key another account has is left as it was, and logged.
+    async fn upgrade_username_keys(&self) -> Result<u64, DbError>;
 
     /// Every account with its live-session count, by name.
     async fn list_users(&self, live: Liveness) -> Result<Vec<UserSummary>, DbError>;
@@ -154,8 +169,8 @@ pub trait UserStore: Send + Sync {
     ) -> Result<Vec<String>, DbError>;
 }
 
-const FIND_USER: &str =
-    "SELECT id, username, password_hash, role, is_demo, locked_at IS NOT NULL AS locked
+const FIND_USER: &str = "SELECT id, username, password_hash, role, is_demo,
+            locked_at IS NOT NULL AS locked, security_epoch
      FROM users WHERE username_key = $1";
 
 const INSERT_USER: &str =
@@ -165,14 +180,22 @@ const INSERT_USER: &str =
 const MARK_DEMO: &str = "UPDATE users SET is_demo = TRUE WHERE id = $1";
 
 /// A removed user's sessions go with it; their access tokens must stop working too.
-const REVOKE_SESSIONS_OF_NAME: &str = "INSERT INTO session_revocations (session_id, revoked_at)
-     SELECT s.id, $1 FROM sessions s JOIN users u ON u.id = s.user_id
-     WHERE u.username_key = $2 AND s.revoked_at IS NULL AND s.expires_at > $1
-     ON CONFLICT DO NOTHING";
+const REVOKE_SESSIONS_OF: &str = "INSERT INTO session_revocations (session_id, revoked_at)
+     SELECT s.id, $1 FROM sessions s
+     WHERE s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > $1
+     ON CONFLICT DO NOTHING
+     RETURNING session_id";
 
-const DELETE_USER: &str = "DELETE FROM users WHERE username_key = $1";
+const DELETE_USER: &str = "DELETE FROM users WHERE id = $1";
 
 const DEMO_USERNAMES: &str = "SELECT username FROM users WHERE is_demo = TRUE ORDER BY username";
+
+const KEY_FORM: &str = "SELECT value FROM schema_facts WHERE name = 'username_key_form'";
+const SET_KEY_FORM: &str = "INSERT INTO schema_facts (name, value) VALUES ('username_key_form', $1)
+     ON CONFLICT (name) DO UPDATE SET value = $1";
+const NAMES_AFTER: &str =
+    "SELECT id, username, username_key FROM users WHERE id > $1 ORDER BY id LIMIT 1000";
+const SET_KEY: &str = "UPDATE users SET username_key = $1 WHERE id = $2";
 
 const LIST_USERS: &str = "SELECT u.username, u.role, u.locked_at IS NOT NULL AS locked,
             u.created_at, u.last_login_at,
@@ -261,6 +284,35 @@ impl<E: Engine> Backend<E> {
     }
 }
 
+impl<E: Engine> Backend<E> {
+    /// The account's row is locked first (where rows can be): a login starting a session for
+    /// it holds its row shared, so either that session exists by now and is recorded as
+    /// revoked below, or the login finds the account gone.
+    async fn remove_user_once(
+        &self,
+        username: &UsernameKey,
+        event: NewEvent<'_>,
+    ) -> Result<AccountChange, DbError> {
+        let mut tx = self.begin().await?;
+        let admins = Self::active_admins(&mut tx).await?;
+        let Some(account) = Self::account(&mut tx, username).await? else {
+            return Ok(AccountChange::NotFound);
+        };
+        if is_last_active_admin(&account, admins) {
+            return Ok(AccountChange::LastAdmin);
+        }
+        let ended: Vec<(String,)> = tx
+            .fetch_all(stmt!(REVOKE_SESSIONS_OF, event.at, account.id))
+            .await?;
+        tx.execute(stmt!(DELETE_USER, account.id)).await?;
+        record(&mut tx, &event).await?;
+        tx.commit().await?;
+        Ok(AccountChange::Done {
+            ended_sessions: ended.into_iter().map(|(id,)| id).collect(),
+        })
+    }
+}
+
 #[async_trait::async_trait]
 impl<E: Engine> UserStore for Backend<E> {
     async fn find_user(&self, username: &UsernameKey) -> Result<Option<UserRow>, DbError> {
@@ -296,17 +348,37 @@ impl<E: Engine> UserStore for Backend<E> {
         &self,
         username: &UsernameKey,
         event: NewEvent<'_>,
-    ) -> Result<bool, DbError> {
-        let mut tx = self.begin().await?;
-        let name = username.as_str();
-        tx.execute(stmt!(REVOKE_SESSIONS_OF_NAME, event.at, name))
-            .await?;
-        let removed = tx.execute(stmt!(DELETE_USER, name)).await? > 0;
-        if removed {
-            record(&mut tx, &event).await?;
-            tx.commit().await?;
+    ) -> Result<AccountChange, DbError> {
+        retry(|| self.remove_user_once(username, event)).await
+    }
+
+    async fn upgrade_username_keys(&self) -> Result<u64, DbError> {
+        let form: Option<(String,)> = self.fetch_optional(stmt!(KEY_FORM)).await?;
+        if form.is_some_and(|(form,)| form == USERNAME_KEY_FORM) {
+            return Ok(0);
         }
-        Ok(removed)
+        let (mut after, mut changed) = (0, 0);
+        loop {
+            let names: Vec<(i64, String, Option<String>)> =
+                self.fetch_all(stmt!(NAMES_AFTER, after)).await?;
+            let Some(last) = names.last() else { break };
+            after = last.0;
+            for (id, name, stored) in names {
+                let key = UsernameKey::of(&name);
+                if stored.as_deref() == Some(key.as_str()) {
+                    continue;
+                }
+                match self.execute(stmt!(SET_KEY, key.as_str(), id)).await {
+                    Ok(_) => changed += 1,
+                    Err(DbError::Conflict) => {
+                        tracing::warn!(username = ?name, "two accounts share a canonical name; this one keeps its old key");
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        self.execute(stmt!(SET_KEY_FORM, USERNAME_KEY_FORM)).await?;
+        Ok(changed)
     }
 
     async fn demo_usernames(&self) -> Result<Vec<String>, DbError> {
@@ -343,5 +415,29 @@ impl<E: Engine> UserStore for Backend<E> {
         record(&mut tx, &event).await?;
         tx.commit().await?;
         Ok(ended)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_that_look_or_read_alike_have_one_key() {
+        let key = |name| UsernameKey::of(name).as_str().to_owned();
+        assert_eq!(key("ADMIN"), "admin");
+        assert_eq!(
+            key("\u{ff21}\u{ff44}\u{ff4d}\u{ff49}\u{ff4e}"),
+            "admin",
+            "full-width"
+        );
+        assert_eq!(key("Stra\u{df}e"), key("STRASSE"), "ß folds to ss");
+        assert_eq!(
+            key("caf\u{e9}"),
+            key("cafe\u{301}"),
+            "composed and decomposed é"
+        );
+        assert_eq!(key("\u{2160}"), "i", "the Roman numeral one");
+        assert_ne!(key("alice"), key("alicia"));
     }
 }

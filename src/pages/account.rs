@@ -199,8 +199,9 @@ fn PasswordForm() -> impl IntoView {
     let new = RwSignal::new(String::new());
     let repeat = RwSignal::new(String::new());
     let mismatch = RwSignal::new(false);
-    let change =
-        Action::new(|(old, fresh): &(String, String)| change_password(old.clone(), fresh.clone()));
+    let change = Action::new(|(old, fresh): &(String, String)| {
+        change_password(old.clone().into(), fresh.clone().into())
+    });
     Effect::new(move |_| {
         if let Some(Ok(())) = change.value().get() {
             current.set(String::new());
@@ -265,9 +266,9 @@ fn PasswordForm() -> impl IntoView {
 #[component]
 fn TwoFactor() -> impl IntoView {
     let setup = Action::new(|_: &()| totp_setup());
-    let enable = Action::new(|code: &String| totp_enable(code.clone()));
+    let enable = Action::new(|code: &String| totp_enable(code.clone().into()));
     let disable = Action::new(|(password, code): &(String, String)| {
-        totp_disable(password.clone(), code.clone())
+        totp_disable(password.clone().into(), code.clone().into())
     });
     // Bumped when the recovery codes have been put away.
     let codes_saved = RwSignal::new(0u32);

@@ -1,7 +1,7 @@
 //! The login page: the password, then, for an account with TOTP, the code (or a recovery
 //! code) in a second step on the same page.
 
-use crate::api::{login_mfa, ErrorCode, LoginResponse};
+use crate::api::{login_mfa, ErrorCode, LoginResponse, Secret};
 use crate::client::auth_state::AuthState;
 use crate::client::login::login;
 use crate::components::page_title::PageTitle;
@@ -141,6 +141,11 @@ fn SecondStep(
             (Some(typed), None)
         };
         spawn_local(async move {
+            let (current, totp, recovery_code) = (
+                current.into(),
+                totp.map(Secret::from),
+                recovery_code.map(Secret::from),
+            );
             match login_mfa(current, totp, recovery_code).await {
                 Ok(response) => auth.logged_in(response.into()),
                 Err(e) if e.error == ErrorCode::InvalidChallenge => {

@@ -155,14 +155,16 @@ pub async fn run_user_command(
         now: unix_now(),
     };
     let not_found = |name: &Username| anyhow::anyhow!("there is no user named {:?}", name.as_str());
-    let last_admin = || {
+    let last_admin = |name: &Username| {
         anyhow::anyhow!(
-            "that would leave no active administrator: make another account admin first"
+            "{:?} is the last admin: that would leave no active administrator; make another \
+             account admin first",
+            name.as_str()
         )
     };
     let explain = |e: AuthError, name: &Username| match e {
         AuthError::NotFound => not_found(name),
-        AuthError::LastAdmin => last_admin(),
+        AuthError::LastAdmin => last_admin(name),
         e => anyhow::Error::new(e),
     };
     match command {
@@ -193,11 +195,10 @@ pub async fn run_user_command(
             }
         }
         UserCommand::Remove { username } => {
-            if accounts::remove_user(&db, Actor::Cli, &username, acting.now).await? {
-                Ok(format!("removed {username}; their sessions have ended"))
-            } else {
-                Err(not_found(&username))
-            }
+            accounts::remove_user(&db, Actor::Cli, &username, acting.now)
+                .await
+                .map_err(|e| explain(e, &username))?;
+            Ok(format!("removed {username}; their sessions have ended"))
         }
         UserCommand::List => {
             let live = Liveness {

@@ -9,11 +9,50 @@
 //!
 //! A request that carries the cookie more than once is refused: which one the browser meant
 //! cannot be known, and "the first one wins" is exactly what a planted cookie relies on.
+//!
+//! The device cookie (`__Host-jwt_auth_device`, see `auth::device`) has the same attributes and
+//! lives a year. `Cookie` headers are read as bytes: a pair that is not valid (say, another
+//! site's cookie with non-ASCII bytes) is skipped, not the whole header.
 
 /// The cookie's name.
 pub const REFRESH_COOKIE: &str = "__Host-jwt_auth_refresh";
 /// Its name before the `__Host-` prefix; still cleared when a browser sends it.
 pub const LEGACY_REFRESH_COOKIE: &str = "jwt_auth_refresh";
+/// The device cookie's name.
+pub const DEVICE_COOKIE: &str = "__Host-jwt_auth_device";
+/// How long a device cookie lives: a year.
+const DEVICE_MAX_AGE_SECS: i64 = 365 * 86_400;
+
+/// `Set-Cookie` value delivering a device cookie.
+pub fn set_device(value: &str) -> String {
+    format!(
+        "{DEVICE_COOKIE}={value}; HttpOnly; Secure; SameSite=Strict; Path=/; \
+         Max-Age={DEVICE_MAX_AGE_SECS}"
+    )
+}
+
+/// The `name=value` pairs of `Cookie` header values, from their bytes: pairs that are not
+/// ASCII, or have no `=`, are skipped.
+fn pairs<'a>(
+    headers: impl IntoIterator<Item = &'a [u8]>,
+) -> impl Iterator<Item = (&'a str, &'a str)> {
+    headers
+        .into_iter()
+        .flat_map(|header| header.split(|b| *b == b';'))
+        .filter_map(|pair| std::str::from_utf8(pair).ok())
+        .filter(|pair| pair.is_ascii())
+        .filter_map(|pair| pair.trim().split_once('='))
+        .map(|(name, value)| (name.trim(), value.trim()))
+}
+
+/// The device cookie's value, when the request carries exactly one.
+pub fn find_device<'a>(headers: impl IntoIterator<Item = &'a [u8]>) -> Option<String> {
+    let mut found = pairs(headers).filter(|(name, _)| *name == DEVICE_COOKIE);
+    match (found.next(), found.next()) {
+        (Some((_, value)), None) if !value.is_empty() => Some(value.to_owned()),
+        _ => None,
+    }
+}
 
 /// `Set-Cookie` value delivering a token that may live `max_age_secs` more seconds.
 pub fn set_refresh(token: &str, max_age_secs: i64) -> String {
@@ -35,7 +74,7 @@ pub fn clear_legacy() -> [String; 2] {
 }
 
 /// What a request's `Cookie` headers say about the refresh token.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Clone, PartialEq, Eq, Default)]
 pub enum RefreshCookieValue {
     /// No refresh cookie.
     #[default]
@@ -46,22 +85,27 @@ pub enum RefreshCookieValue {
     Several,
 }
 
-/// Reads the refresh cookie from the request's `Cookie` header values. Also says whether the
-/// legacy unprefixed cookie was there.
-pub fn find_refresh<'a>(headers: impl IntoIterator<Item = &'a str>) -> (RefreshCookieValue, bool) {
+impl std::fmt::Debug for RefreshCookieValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Absent => "Absent",
+            Self::One(_) => "One([redacted])",
+            Self::Several => "Several",
+        })
+    }
+}
+
+/// Reads the refresh cookie from the request's `Cookie` header values (their bytes). Also
+/// says whether the legacy unprefixed cookie was there.
+pub fn find_refresh<'a>(headers: impl IntoIterator<Item = &'a [u8]>) -> (RefreshCookieValue, bool) {
     let mut found = RefreshCookieValue::Absent;
     let mut legacy = false;
-    let pairs = headers
-        .into_iter()
-        .flat_map(|header| header.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='));
-    for (name, value) in pairs {
-        let name = name.trim();
+    for (name, value) in pairs(headers) {
         if name == LEGACY_REFRESH_COOKIE {
             legacy = true;
         } else if name == REFRESH_COOKIE {
             found = match found {
-                RefreshCookieValue::Absent => RefreshCookieValue::One(value.trim().to_owned()),
+                RefreshCookieValue::Absent => RefreshCookieValue::One(value.to_owned()),
                 _ => RefreshCookieValue::Several,
             };
         }
@@ -98,36 +142,55 @@ mod tests {
 
     #[test]
     fn cookie_is_found_among_others() {
-        let headers = [
-            "theme=dark; __Host-jwt_auth_refresh=tok123 ; x=y",
-            "other=1",
+        let headers: [&[u8]; 2] = [
+            b"theme=dark; __Host-jwt_auth_refresh=tok123 ; x=y",
+            b"other=1",
         ];
         assert_eq!(
             find_refresh(headers),
             (RefreshCookieValue::One("tok123".into()), false)
         );
         assert_eq!(
-            find_refresh(["__Host-jwt_auth_refresh="]),
+            find_refresh([&b"__Host-jwt_auth_refresh="[..]]),
             (RefreshCookieValue::Absent, false)
         );
         assert_eq!(
-            find_refresh(["__Host-jwt_auth_refresh_old=zzz"]),
+            find_refresh([&b"__Host-jwt_auth_refresh_old=zzz"[..]]),
             (RefreshCookieValue::Absent, false)
+        );
+        // Another site's non-ASCII cookie beside ours hides nothing.
+        let odd = "caf\u{e9}=cr\u{e8}me; __Host-jwt_auth_refresh=tok; n=\u{1f36a}";
+        assert_eq!(
+            find_refresh([odd.as_bytes()]).0,
+            RefreshCookieValue::One("tok".into())
+        );
+        let latin1: &[u8] = b"x=\xe9t\xe9; __Host-jwt_auth_refresh=tok";
+        assert_eq!(
+            find_refresh([latin1]).0,
+            RefreshCookieValue::One("tok".into())
+        );
+        assert_eq!(
+            find_device([&b"a=1; __Host-jwt_auth_device=d.e.f"[..]]).as_deref(),
+            Some("d.e.f")
         );
     }
 
     #[test]
     fn a_planted_duplicate_or_the_legacy_name_is_noticed() {
         assert_eq!(
-            find_refresh(["__Host-jwt_auth_refresh=a; __Host-jwt_auth_refresh=b"]).0,
+            find_refresh([&b"__Host-jwt_auth_refresh=a; __Host-jwt_auth_refresh=b"[..]]).0,
             RefreshCookieValue::Several
         );
         assert_eq!(
-            find_refresh(["__Host-jwt_auth_refresh=a", "__Host-jwt_auth_refresh=b"]).0,
+            find_refresh([
+                &b"__Host-jwt_auth_refresh=a"[..],
+                &b"__Host-jwt_auth_refresh=b"[..]
+            ])
+            .0,
             RefreshCookieValue::Several
         );
         assert_eq!(
-            find_refresh(["jwt_auth_refresh=planted; __Host-jwt_auth_refresh=a"]),
+            find_refresh([&b"jwt_auth_refresh=planted; __Host-jwt_auth_refresh=a"[..]]),
             (RefreshCookieValue::One("a".into()), true)
         );
     }

@@ -31,6 +31,7 @@ impl From<AuthError> for ApiError {
             }
             AuthError::AccountLocked => ApiError::new(ErrorCode::AccountLocked),
             AuthError::WrongPassword => ApiError::new(ErrorCode::WrongPassword),
+            AuthError::ReauthRequired => ApiError::new(ErrorCode::ReauthRequired),
             AuthError::WeakPassword(rule) => ApiError::with_message(ErrorCode::WeakPassword, rule),
             AuthError::NotFound => ApiError::with_message(ErrorCode::NotFound, "Not found."),
             AuthError::Forbidden => {

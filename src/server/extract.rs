@@ -26,26 +26,44 @@ use std::{
 
 pub use crate::model::ClientInfo;
 
-/// The refresh cookie of a request.
-#[derive(Debug, Clone, Default)]
+/// The refresh cookie of a request (and its device cookie, which travels with it).
+#[derive(Clone, Default)]
 pub struct RefreshCookie {
     pub value: RefreshCookieValue,
     /// The request also carried the old unprefixed cookie, which should be cleared.
     pub legacy_present: bool,
+    /// The device cookie (`auth::device`), if the request carried exactly one.
+    pub device: Option<String>,
+}
+
+impl Debug for RefreshCookie {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RefreshCookie")
+            .field(
+                "present",
+                &!matches!(self.value, RefreshCookieValue::Absent),
+            )
+            .field("legacy_present", &self.legacy_present)
+            .field("device", &self.device.is_some())
+            .finish()
+    }
 }
 
 impl RefreshCookie {
     /// Reads it from request parts (also used by the page-session middleware).
     pub fn from_parts(parts: &Parts) -> Self {
-        let headers = parts
-            .headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok());
-        let (value, legacy_present) = cookies::find_refresh(headers);
+        let headers = || {
+            parts
+                .headers
+                .get_all(header::COOKIE)
+                .iter()
+                .map(|v| v.as_bytes())
+        };
+        let (value, legacy_present) = cookies::find_refresh(headers());
         Self {
             value,
             legacy_present,
+            device: cookies::find_device(headers()),
         }
     }
 
@@ -98,15 +116,20 @@ impl FromRequestParts<AppState> for ClientInfo {
 /// The client's address. The socket's peer, unless the peer is a configured trusted proxy:
 /// then `X-Forwarded-For` is read from the right (each proxy appends the address it saw),
 /// skipping trusted proxies, and the first address no trusted proxy vouches for is the client.
-/// Nothing a client sends is believed by default.
+/// Nothing a client sends is believed by default. An IPv4 address seen as IPv4-mapped IPv6
+/// (what a `[::]` listener reports) is the IPv4 address, and a hop may carry a port
+/// (`198.51.100.7:5678`, `[2001:db8::7]:443`).
 pub fn client_ip(peer: IpAddr, headers: &http::HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    let peer = canonical(peer);
     let is_trusted = |ip: IpAddr| trusted.iter().any(|net| net.contains(ip));
+    let mut forwarded = headers.get_all("x-forwarded-for").iter().peekable();
     if !is_trusted(peer) {
+        if forwarded.peek().is_some() {
+            warn_untrusted_forwarding(peer);
+        }
         return peer;
     }
-    let hops: Vec<&str> = headers
-        .get_all("x-forwarded-for")
-        .iter()
+    let hops: Vec<&str> = forwarded
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .map(str::trim)
@@ -114,13 +137,49 @@ pub fn client_ip(peer: IpAddr, headers: &http::HeaderMap, trusted: &[IpNet]) -> 
     let mut client = peer;
     for hop in hops.into_iter().rev() {
         // A malformed hop was written by the client itself: stop at the last one vouched for.
-        let Ok(ip) = hop.parse::<IpAddr>() else { break };
+        let Some(ip) = parse_hop(hop) else { break };
         client = ip;
         if !is_trusted(ip) {
             break;
         }
     }
     client
+}
+
+/// An IPv4-mapped IPv6 address as the IPv4 address it is.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        IpAddr::V4(_) => ip,
+    }
+}
+
+/// One `X-Forwarded-For` hop: an address, with or without a port (IPv6 in brackets then).
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    if let Ok(ip) = hop.parse::<IpAddr>() {
+        return Some(canonical(ip));
+    }
+    if let Ok(addr) = hop.parse::<SocketAddr>() {
+        return Some(canonical(addr.ip()));
+    }
+    let bracketed = hop.strip_prefix('[')?.strip_suffix(']')?;
+    bracketed
+        .parse::<std::net::Ipv6Addr>()
+        .ok()
+        .map(|v6| canonical(IpAddr::V6(v6)))
+}
+
+/// Says once per process that `X-Forwarded-For` arrives from a peer it is not believed from:
+/// usually a proxy missing from `TRUSTED_PROXIES`, which makes every user one address.
+fn warn_untrusted_forwarding(peer: IpAddr) {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        tracing::warn!(
+            %peer,
+            "requests carry X-Forwarded-For from a peer that is not in TRUSTED_PROXIES; \
+             it is ignored (set TRUSTED_PROXIES to the proxy's address if this is your proxy)"
+        );
+    }
 }
 
 /// The verified claims of the request's bearer access token.
@@ -190,5 +249,23 @@ mod tests {
             "203.0.113.9".parse::<IpAddr>().unwrap()
         );
         assert_eq!(client_ip(proxy, &forwarded("garbage"), &trusted), proxy);
+    }
+
+    #[test]
+    fn a_mapped_peer_is_its_ipv4_address_and_hops_may_carry_ports() {
+        let trusted = [IpNet::parse("127.0.0.1").unwrap()];
+        let mapped: IpAddr = "::ffff:127.0.0.1".parse().unwrap();
+        let client = |xff: &str| client_ip(mapped, &forwarded(xff), &trusted).to_string();
+        assert_eq!(client("198.51.100.7"), "198.51.100.7");
+        assert_eq!(client("198.51.100.7:5678"), "198.51.100.7");
+        assert_eq!(client("[2001:db8::7]:443"), "2001:db8::7");
+        assert_eq!(client("[2001:db8::7]"), "2001:db8::7");
+        assert_eq!(client("::ffff:198.51.100.9"), "198.51.100.9");
+        // Not through a trusted proxy: the peer itself, as IPv4.
+        let outsider: IpAddr = "::ffff:198.51.100.1".parse().unwrap();
+        assert_eq!(
+            client_ip(outsider, &forwarded("1.2.3.4"), &trusted).to_string(),
+            "198.51.100.1"
+        );
     }
 }

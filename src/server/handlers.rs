@@ -5,7 +5,7 @@ use crate::api::account::{MfaStatusResponse, RecoveryCodesResponse, TotpSetupRes
 use crate::api::account::{SessionView, SessionsResponse};
 use crate::api::admin::{EventView, EventsResponse, UserView, UsersResponse};
 use crate::api::{
-    ApiError, ErrorCode, LoginResponse, MfaRequired, SecretNumberResponse, TokenResponse,
+    ApiError, ErrorCode, LoginResponse, MfaRequired, Secret, SecretNumberResponse, TokenResponse,
 };
 use crate::auth::accounts::Username;
 use crate::auth::admin::Admin;
@@ -23,10 +23,15 @@ use leptos::prelude::use_context;
 use leptos_axum::ResponseOptions;
 
 /// `POST /api/login`.
-pub async fn login(username: String, password: String) -> Result<LoginResponse, ApiError> {
+pub async fn login(username: String, password: Secret) -> Result<LoginResponse, ApiError> {
     let state = state()?;
-    let client: ClientInfo = extract().await?;
-    match state.auth.login(&username, password, &client).await? {
+    let (cookie, client): (RefreshCookie, ClientInfo) = (extract().await?, extract().await?);
+    let device = cookie.device.as_deref();
+    match state
+        .auth
+        .login(&username, password.expose(), &client, device)
+        .await?
+    {
         LoginOutcome::SignedIn(signed_in) => Ok(LoginResponse::Token(answer_signed_in(signed_in))),
         LoginOutcome::SecondFactor { challenge } => Ok(LoginResponse::Mfa(MfaRequired {
             mfa_required: true,
@@ -37,27 +42,64 @@ pub async fn login(username: String, password: String) -> Result<LoginResponse, 
 
 /// `POST /api/login/mfa`.
 pub async fn login_mfa(
-    challenge: String,
-    code: Option<String>,
-    recovery_code: Option<String>,
+    challenge: Secret,
+    code: Option<Secret>,
+    recovery_code: Option<Secret>,
 ) -> Result<TokenResponse, ApiError> {
     let state = state()?;
-    let client: ClientInfo = extract().await?;
-    let factor = match (code, recovery_code) {
-        (Some(code), None) => SecondFactor::Code(code),
-        (None, Some(code)) => SecondFactor::RecoveryCode(code),
-        _ => {
-            return Err(AuthError::InvalidInput(
-                "Send the challenge with either a code or a recovery_code.".into(),
-            )
-            .into())
-        }
-    };
+    let (cookie, client): (RefreshCookie, ClientInfo) = (extract().await?, extract().await?);
+    let factor = second_factor(code, recovery_code)?.ok_or_else(|| {
+        ApiError::from(AuthError::InvalidInput(
+            "Send the challenge with either a code or a recovery_code.".into(),
+        ))
+    })?;
     let signed_in = state
         .auth
-        .login_second_step(&challenge, factor, &client)
+        .login_second_step(
+            &challenge.expose(),
+            factor,
+            &client,
+            cookie.device.as_deref(),
+        )
         .await?;
     Ok(answer_signed_in(signed_in))
+}
+
+/// A code or a recovery code (not both).
+fn second_factor(
+    code: Option<Secret>,
+    recovery_code: Option<Secret>,
+) -> Result<Option<SecondFactor>, ApiError> {
+    match (code, recovery_code) {
+        (Some(code), None) => Ok(Some(SecondFactor::Code(code.expose()))),
+        (None, Some(code)) => Ok(Some(SecondFactor::RecoveryCode(code.expose()))),
+        (None, None) => Ok(None),
+        (Some(_), Some(_)) => Err(AuthError::InvalidInput(
+            "Send either a code or a recovery_code, not both.".into(),
+        )
+        .into()),
+    }
+}
+
+/// `POST /api/reauth`.
+pub async fn reauth(
+    password: Secret,
+    code: Option<Secret>,
+    recovery_code: Option<Secret>,
+) -> Result<TokenResponse, ApiError> {
+    let (state, caller) = (state()?, caller().await?);
+    let client: ClientInfo = extract().await?;
+    let factor = second_factor(code, recovery_code)?;
+    let done = state
+        .auth
+        .reauthenticate(&caller, password.expose(), factor, &client)
+        .await?;
+    Ok(TokenResponse {
+        jwt: done.access_token,
+        expires_in: done.expires_in,
+        username: done.user.username,
+        role: done.user.role,
+    })
 }
 
 /// `GET /api/account/mfa`.
@@ -70,7 +112,7 @@ pub async fn mfa_status() -> Result<MfaStatusResponse, ApiError> {
 
 /// `POST /api/account/mfa/totp/setup`.
 pub async fn totp_setup() -> Result<TotpSetupResponse, ApiError> {
-    let (state, caller) = (state()?, caller().await?);
+    let (state, caller) = (state()?, recent_caller().await?);
     let setup = state.auth.setup_totp(&caller).await?;
     Ok(TotpSetupResponse {
         secret: setup.secret,
@@ -80,20 +122,23 @@ pub async fn totp_setup() -> Result<TotpSetupResponse, ApiError> {
 }
 
 /// `POST /api/account/mfa/totp/enable`.
-pub async fn totp_enable(code: String) -> Result<RecoveryCodesResponse, ApiError> {
-    let (state, caller) = (state()?, caller().await?);
+pub async fn totp_enable(code: Secret) -> Result<RecoveryCodesResponse, ApiError> {
+    let (state, caller) = (state()?, recent_caller().await?);
     let client: ClientInfo = extract().await?;
-    let recovery_codes = state.auth.enable_totp(&caller, &code, &client).await?;
+    let recovery_codes = state
+        .auth
+        .enable_totp(&caller, &code.expose(), &client)
+        .await?;
     Ok(RecoveryCodesResponse { recovery_codes })
 }
 
 /// `POST /api/account/mfa/totp/disable`.
-pub async fn totp_disable(password: String, code: String) -> Result<(), ApiError> {
-    let (state, caller) = (state()?, caller().await?);
+pub async fn totp_disable(password: Secret, code: Secret) -> Result<(), ApiError> {
+    let (state, caller) = (state()?, recent_caller().await?);
     let client: ClientInfo = extract().await?;
     state
         .auth
-        .disable_totp(&caller, password, &code, &client)
+        .disable_totp(&caller, password.expose(), &code.expose(), &client)
         .await?;
     set_status(StatusCode::NO_CONTENT);
     Ok(())
@@ -101,7 +146,7 @@ pub async fn totp_disable(password: String, code: String) -> Result<(), ApiError
 
 /// `POST /api/admin/users/mfa-reset`.
 pub async fn reset_user_mfa(username: String) -> Result<(), ApiError> {
-    let (state, admin) = (state()?, admin().await?);
+    let (state, admin) = (state()?, recent_admin().await?);
     let client: ClientInfo = extract().await?;
     let username = target(&username)?;
     state.auth.reset_mfa(&admin, &username, &client).await?;
@@ -149,10 +194,27 @@ async fn caller() -> Result<Caller, ApiError> {
     Ok(Caller::from_claims(&claims)?)
 }
 
+/// The caller of a sensitive account change: also `403 reauth_required` unless the token's
+/// authentication is recent (see `auth::reauth`).
+async fn recent_caller() -> Result<Caller, ApiError> {
+    let BearerClaims(claims) = extract().await?;
+    state()?.auth.require_recent(&claims)?;
+    Ok(Caller::from_claims(&claims)?)
+}
+
 /// The administrator calling an admin endpoint: 401 without a valid token, 403 for a `user`.
 async fn admin() -> Result<Admin, ApiError> {
     let BearerClaims(claims) = extract().await?;
     Ok(Admin::from_claims(&claims)?)
+}
+
+/// The administrator making a change: every `POST /api/admin/…` also needs a recent
+/// authentication (a `user` still gets 403 `forbidden` first).
+async fn recent_admin() -> Result<Admin, ApiError> {
+    let BearerClaims(claims) = extract().await?;
+    let admin = Admin::from_claims(&claims)?;
+    state()?.auth.require_recent(&claims)?;
+    Ok(admin)
 }
 
 /// A username from a request body; one that breaks the rules cannot exist (404).
@@ -217,14 +279,15 @@ pub async fn logout_everywhere() -> Result<(), ApiError> {
 
 /// `POST /api/account/password`.
 pub async fn change_password(
-    current_password: String,
-    new_password: String,
+    current_password: Secret,
+    new_password: Secret,
 ) -> Result<(), ApiError> {
     let (state, caller) = (state()?, caller().await?);
     let client: ClientInfo = extract().await?;
+    let (current, new) = (current_password.expose(), new_password.expose());
     state
         .auth
-        .change_password(&caller, current_password, new_password, &client)
+        .change_password(&caller, current, new, &client)
         .await?;
     set_status(StatusCode::NO_CONTENT);
     Ok(())
@@ -252,7 +315,7 @@ pub async fn admin_users() -> Result<UsersResponse, ApiError> {
 
 /// `POST /api/admin/users/lock`.
 pub async fn lock_user(username: String, locked: bool) -> Result<(), ApiError> {
-    let (state, admin) = (state()?, admin().await?);
+    let (state, admin) = (state()?, recent_admin().await?);
     let client: ClientInfo = extract().await?;
     let username = target(&username)?;
     state
@@ -265,7 +328,7 @@ pub async fn lock_user(username: String, locked: bool) -> Result<(), ApiError> {
 
 /// `POST /api/admin/users/role`.
 pub async fn set_user_role(username: String, role: Role) -> Result<(), ApiError> {
-    let (state, admin) = (state()?, admin().await?);
+    let (state, admin) = (state()?, recent_admin().await?);
     let client: ClientInfo = extract().await?;
     let username = target(&username)?;
     state
@@ -278,7 +341,7 @@ pub async fn set_user_role(username: String, role: Role) -> Result<(), ApiError>
 
 /// `POST /api/admin/users/revoke-sessions`.
 pub async fn revoke_user_sessions(username: String) -> Result<(), ApiError> {
-    let (state, admin) = (state()?, admin().await?);
+    let (state, admin) = (state()?, recent_admin().await?);
     let client: ClientInfo = extract().await?;
     let username = target(&username)?;
     state
@@ -353,12 +416,16 @@ fn refuse_duplicated(cookie: &RefreshCookie) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// The token body for the client, and the rotated refresh token into its cookie.
+/// The token body for the client, the rotated refresh token into its cookie, and a login's
+/// device cookie.
 fn answer_signed_in(signed_in: SignedIn) -> TokenResponse {
     set_cookie(&cookies::set_refresh(
         &signed_in.refresh.token,
         signed_in.refresh.max_age_secs,
     ));
+    if let Some(device) = &signed_in.device_cookie {
+        set_cookie(&cookies::set_device(device));
+    }
     TokenResponse {
         jwt: signed_in.access_token,
         expires_in: signed_in.expires_in,

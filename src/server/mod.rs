@@ -5,6 +5,7 @@
 pub mod api_boundary;
 pub mod cli;
 pub mod config;
+pub mod connection;
 pub mod cookies;
 pub mod csp;
 pub mod device;
@@ -56,10 +57,26 @@ pub async fn prepare(config: Config, leptos_options: LeptosOptions) -> anyhow::R
     let db = crate::db::connect(&config.database.url)
         .await
         .context("cannot open the database (DATABASE_URL)")?;
+    let rekeyed = db
+        .upgrade_username_keys()
+        .await
+        .context("recomputing the canonical usernames")?;
+    if rekeyed > 0 {
+        tracing::info!(
+            accounts = rekeyed,
+            "usernames keyed in their new canonical form"
+        );
+    }
     let mode = config.mode;
+    let loopback = leptos_options.site_addr.ip().is_loopback();
     let state = AppState::new(config, db, leptos_options)?;
     let auth = &state.auth;
     match mode {
+        // Demo accounts have published passwords: only a server nobody else can reach gets them.
+        config::Mode::Development if !loopback => tracing::warn!(
+            "development mode on a non-loopback address: no demo accounts are created \
+             (their passwords are public); create accounts with `jwt-auth user add`"
+        ),
         config::Mode::Development => {
             auth.seed_demo_users()
                 .await
@@ -219,6 +236,11 @@ pub async fn serve(
     http.timer(TokioTimer::new())
         .header_read_timeout(Duration::from_secs(limits.header_read_timeout_secs));
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let per_address = connection::PerAddress::new(
+        limits.max_connections_per_ip,
+        state.config.net.trusted_proxies.clone(),
+    );
+    let idle = Duration::from_secs(limits.idle_timeout_secs);
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
     let mut shutdown = std::pin::pin!(shutdown);
@@ -242,7 +264,13 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        let Some(held) = per_address.admit(peer.ip()) else {
+            // This address already holds its share: closed at once, its slot free again.
+            tracing::debug!(ip = %peer.ip(), "connection refused: too many from this address");
+            continue;
+        };
         let _ = stream.set_nodelay(true);
+        let stream = connection::WriteProgress::new(stream, idle);
         let app = app.clone();
         let state = state.clone();
         let in_flight = in_flight.clone();
@@ -276,7 +304,7 @@ pub async fn serve(
             if let Err(e) = connection.await {
                 tracing::debug!(error = %e, "connection ended with an error");
             }
-            drop(slot);
+            drop((slot, held));
         });
     }
 

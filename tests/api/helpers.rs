@@ -352,6 +352,17 @@ impl TestApp {
         &self.pool
     }
 
+    /// Moves this server's clock `secs` seconds ahead ("a minute later"), instead of sleeping.
+    /// A restart starts from the real time again.
+    pub fn advance(&self, secs: i64) {
+        self.state.auth.clock().advance(secs);
+    }
+
+    /// Now, by this server's clock.
+    pub fn now(&self) -> i64 {
+        self.state.auth.now()
+    }
+
     /// Stops the server (waiting for it to finish) and starts a new one on the same database
     /// and configuration.
     pub async fn restart(self) -> TestApp {
@@ -523,6 +534,34 @@ impl TestApp {
 
 /// The refresh cookie's name.
 pub const COOKIE: &str = jwt_auth::server::cookies::REFRESH_COOKIE;
+/// The device cookie's name.
+pub const DEVICE_COOKIE: &str = jwt_auth::server::cookies::DEVICE_COOKIE;
+
+/// The session a refresh token (`<session id>.<secret>`) names.
+pub fn session_of(token: &str) -> String {
+    token.split_once('.').expect("a session id").0.to_owned()
+}
+
+/// What the database stores of a refresh token: the SHA-256 of its secret.
+pub fn token_hash(token: &str) -> Vec<u8> {
+    use sha2::Digest;
+    let secret = token.split_once('.').map_or(token, |(_, secret)| secret);
+    sha2::Sha256::digest(secret.as_bytes()).to_vec()
+}
+
+/// The value a response sets for cookie `name`, if it sets one.
+pub fn cookie_value(response: &Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .and_then(|v| v.split(';').next())
+        .and_then(|pair| pair.split_once('='))
+        .map(|(_, value)| value.trim().to_owned())
+        .filter(|value| !value.is_empty())
+}
 
 /// The whole `Set-Cookie` header for the refresh cookie, if the response sets it.
 pub fn set_cookie_header(response: &Response) -> Option<String> {

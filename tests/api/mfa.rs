@@ -22,7 +22,8 @@ fn claims(jwt: &str) -> Value {
 }
 
 /// Enrols `user` (logged in with `jwt`): returns the secret and the recovery codes. The
-/// confirming code is this step's, so the next login uses the next step's code.
+/// confirming code is this step's; the enrolment is then moved a step into the past, so this
+/// step's code works for the next login (a code of a step that has not begun never does).
 async fn enrol(app: &TestApp, jwt: &str) -> (String, Vec<String>) {
     let setup = app
         .post_with("/api/account/mfa/totp/setup", &json!({}), jwt)
@@ -38,6 +39,10 @@ async fn enrol(app: &TestApp, jwt: &str) -> (String, Vec<String>) {
         )
         .await;
     assert_eq!(enabled.status(), StatusCode::OK);
+    sqlx::query("UPDATE totp_factors SET last_step = last_step - 1")
+        .execute(app.db())
+        .await
+        .unwrap();
     let body: Value = enabled.json().await.unwrap();
     let codes = body["recovery_codes"]
         .as_array()
@@ -122,6 +127,10 @@ async fn enrolment_returns_a_secret_a_url_and_a_qr_code_then_recovery_codes() {
         .await;
 
     assert_eq!(enabled.status(), StatusCode::OK);
+    sqlx::query("UPDATE totp_factors SET last_step = last_step - 1")
+        .execute(app.db())
+        .await
+        .unwrap();
     let body: Value = enabled.json().await.unwrap();
     let codes = body["recovery_codes"].as_array().unwrap();
     assert_eq!(codes.len(), 10);
@@ -170,7 +179,7 @@ async fn login_asks_for_a_code_and_the_token_says_how_the_user_logged_in() {
     let challenge = first_step(&app, USER).await;
     let response = second_step(
         &app,
-        json!({"challenge": challenge, "code": code(&secret, 1)}),
+        json!({"challenge": challenge, "code": code(&secret, 0)}),
     )
     .await;
 
@@ -197,7 +206,7 @@ async fn a_code_works_once_even_within_its_30_seconds() {
     let app = spawn_app().await;
     let (jwt, _) = app.tokens(USER).await;
     let (secret, _) = enrol(&app, &jwt).await;
-    let next = code(&secret, 1);
+    let next = code(&secret, 0);
     let challenge = first_step(&app, USER).await;
     let first = second_step(&app, json!({"challenge": challenge, "code": next})).await;
     assert_eq!(first.status(), StatusCode::OK);
@@ -207,10 +216,10 @@ async fn a_code_works_once_even_within_its_30_seconds() {
 
     assert_eq!(replay.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error_code(replay).await, "invalid_code");
-    // The code of the enrolment's step is spent too (an older step than the last accepted).
+    // The previous step's code is spent too (older than the last accepted).
     let older = second_step(
         &app,
-        json!({"challenge": challenge, "code": code(&secret, 0)}),
+        json!({"challenge": challenge, "code": code(&secret, -1)}),
     )
     .await;
     assert_eq!(older.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -307,7 +316,7 @@ async fn wrong_codes_count_against_the_login_throttle() {
     }
     let throttled = second_step(
         &app,
-        json!({"challenge": challenge, "code": code(&secret, 1)}),
+        json!({"challenge": challenge, "code": code(&secret, 0)}),
     )
     .await;
 
@@ -336,7 +345,7 @@ async fn a_challenge_allows_five_wrong_codes() {
 
     let sixth = second_step(
         &app,
-        json!({"challenge": challenge, "code": code(&secret, 1)}),
+        json!({"challenge": challenge, "code": code(&secret, 0)}),
     )
     .await;
 
@@ -357,10 +366,13 @@ async fn turning_totp_off_needs_the_password_and_a_code() {
         }
     };
 
-    let wrong_password = disable(json!({"password": "nope", "code": code(&secret, 1)})).await;
+    // One answer for a wrong password and for a right password with a wrong code.
+    let wrong_password = disable(json!({"password": "nope", "code": code(&secret, 0)})).await;
     assert_eq!(wrong_password.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_code(wrong_password).await, "wrong_password");
     let wrong_code = disable(json!({"password": USER.password, "code": "000000"})).await;
-    assert_eq!(wrong_code.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(wrong_code.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_code(wrong_code).await, "wrong_password");
 
     let off = disable(json!({"password": USER.password, "code": codes[0]})).await;
 
@@ -459,7 +471,7 @@ async fn a_key_rotation_reseals_second_factors_so_dropping_the_old_key_keeps_the
     let challenge = first_step(&app, USER).await;
     let response = second_step(
         &app,
-        json!({"challenge": challenge, "code": code(&secret, 1)}),
+        json!({"challenge": challenge, "code": code(&secret, 0)}),
     )
     .await;
     assert_eq!(response.status(), StatusCode::OK);

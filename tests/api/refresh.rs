@@ -3,18 +3,6 @@
 use crate::helpers::*;
 use reqwest::{header, StatusCode};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
-
-/// Moves every rotation of the database `seconds` into the past.
-async fn rotations_happened_ago(app: &TestApp, seconds: i64) {
-    sqlx::query(
-        "UPDATE refresh_tokens SET rotated_at = rotated_at - $1 WHERE rotated_at IS NOT NULL",
-    )
-    .bind(seconds)
-    .execute(app.db())
-    .await
-    .unwrap();
-}
 
 async fn assert_refresh_refused(app: &TestApp, token: &str) {
     let response = app.refresh(token).await;
@@ -56,12 +44,12 @@ async fn only_a_sha256_hash_of_the_refresh_token_is_stored() {
     let app = spawn_app().await;
     let (_, token) = app.login_user().await;
 
-    let hashes: Vec<Vec<u8>> = sqlx::query_scalar("SELECT token_hash FROM refresh_tokens")
+    let hashes: Vec<Vec<u8>> = sqlx::query_scalar("SELECT token_hash FROM sessions")
         .fetch_all(app.db())
         .await
         .unwrap();
 
-    assert_eq!(hashes, vec![Sha256::digest(token.as_bytes()).to_vec()]);
+    assert_eq!(hashes, vec![token_hash(&token)]);
 }
 
 #[tokio::test]
@@ -70,21 +58,29 @@ async fn the_old_cookie_fails_once_the_grace_window_has_passed() {
     let (_, old) = app.login_user().await;
     assert_eq!(app.refresh(&old).await.status(), StatusCode::OK);
 
-    rotations_happened_ago(&app, 11).await;
+    app.advance(11);
 
     assert_refresh_refused(&app, &old).await;
 }
 
-/// (tokens of the session, live ones among them, revoked sessions) in the database.
+/// (sessions, their rotations in all, revoked sessions) in the database.
 async fn token_counts(app: &TestApp) -> (i64, i64, i64) {
     sqlx::query_as(
-        "SELECT (SELECT COUNT(*) FROM refresh_tokens),
-                (SELECT COUNT(*) FROM refresh_tokens WHERE rotated_at IS NULL),
+        "SELECT (SELECT COUNT(*) FROM sessions),
+                (SELECT CAST(SUM(refresh_count) AS BIGINT) FROM sessions),
                 (SELECT COUNT(*) FROM sessions WHERE revoked_at IS NOT NULL)",
     )
     .fetch_one(app.db())
     .await
     .unwrap()
+}
+
+/// The hash of the live token of the (only) session.
+async fn live_hash(app: &TestApp) -> Vec<u8> {
+    sqlx::query_scalar("SELECT token_hash FROM sessions")
+        .fetch_one(app.db())
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -110,9 +106,10 @@ async fn replaying_the_parent_within_the_grace_window_returns_the_same_child() {
     );
     assert_eq!(
         token_counts(&app).await,
-        (2, 1, 0),
-        "one live token, nothing revoked"
+        (1, 1, 0),
+        "one rotation, nothing revoked"
     );
+    assert_eq!(live_hash(&app).await, token_hash(&child));
     // The session goes on from the child.
     assert_eq!(app.refresh(&child).await.status(), StatusCode::OK);
 }
@@ -142,7 +139,7 @@ async fn reuse_after_the_grace_window_revokes_the_whole_family() {
     let newest = refresh_cookie(&app.refresh(&stolen).await).unwrap();
     // Another login of the same user is a different family and must survive.
     let (_, other_session) = app.login_user().await;
-    rotations_happened_ago(&app, 60).await;
+    app.advance(60);
 
     assert_refresh_refused(&app, &stolen).await;
 
@@ -190,11 +187,8 @@ async fn twenty_concurrent_refreshes_of_one_cookie_all_get_the_same_new_cookie()
         "every answer carries the same child: {cookies:?}"
     );
     let child = results[0].1.clone().unwrap();
-    assert_eq!(
-        token_counts(&app).await,
-        (2, 1, 0),
-        "exactly one live token"
-    );
+    assert_eq!(token_counts(&app).await, (1, 1, 0), "exactly one rotation");
+    assert_eq!(live_hash(&app).await, token_hash(&child));
     assert_eq!(app.refresh(&child).await.status(), StatusCode::OK);
 }
 

@@ -54,6 +54,17 @@ async fn production_refuses_to_start_while_a_demo_account_exists() {
         refused.contains("`jwt-auth user remove admin`"),
         "{refused}"
     );
+    // The last administrator cannot be removed: the first real one comes first.
+    let added = run_cli(
+        &app,
+        &["user", "add", "root", "--role", "admin"],
+        "a long root passphrase\n",
+    );
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
     for name in ["admin", "user"] {
         let output = run_cli(&app, &["user", "remove", name], "");
         assert!(

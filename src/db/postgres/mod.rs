@@ -4,12 +4,13 @@
 //! a conditional statement (`UPDATE … WHERE rotated_at IS NULL`, `INSERT … ON CONFLICT`),
 //! whose row lock makes a concurrent request from any instance wait and then see the result,
 //! or take the rows they depend on `FOR UPDATE` first (the last-admin rule: `ROW_LOCKS`). A
-//! serialization failure or deadlock is retried (`engine::retry`). Revocations are announced
+//! serialization failure or deadlock is retried (`engine::retry`). A refresh is one
+//! conditional `UPDATE`. Revocations are announced
 //! with `NOTIFY` (a trigger on `session_revocations`), which `revocations` turns into a feed.
 
-use super::engine::{retry, Backend, Engine, SqlTx};
-use super::sessions::rotate_in;
-use super::{DbError, NewEvent, RevocationFeed, Rotation};
+use super::engine::{execute, Backend, Engine, SqlTx};
+use super::sessions::rotate_statement;
+use super::{DbError, RevocationFeed, Rotation};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Pool, Postgres};
 use std::time::Duration;
@@ -65,10 +66,10 @@ impl Engine for PgEngine {
         Ok(SqlTx(self.pool.begin().await?))
     }
 
-    /// One transaction per rotation; concurrent refreshes of one token on several instances
-    /// meet at the parent's row lock, and the losers see it rotated.
-    async fn rotate(&self, rotation: Rotation<'_>, event: NewEvent<'_>) -> Result<bool, DbError> {
-        retry(|| async { rotate_in(self.begin().await?, rotation, event).await }).await
+    /// One statement: concurrent refreshes of one token on several instances meet at the
+    /// session's row lock, and the losers find the token no longer live.
+    async fn rotate(&self, rotation: Rotation<'_>) -> Result<bool, DbError> {
+        Ok(execute(&self.pool, rotate_statement(&rotation)).await? == 1)
     }
 
     async fn revocation_feed(&self) -> Result<Option<Box<dyn RevocationFeed>>, DbError> {

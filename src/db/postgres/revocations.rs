@@ -35,6 +35,8 @@ impl RevocationFeed for PgRevocationFeed {
                     };
                     let Ok(revoked_at) = at.parse() else { continue };
                     return Ok(FeedEvent::Revoked(RevokedSession {
+                        // Pushed, not polled: its place in the table does not matter.
+                        seq: 0,
                         id: id.to_owned(),
                         revoked_at,
                     }));

@@ -8,7 +8,7 @@
 //! Refresh rotations, the frequent write, are group-committed (`sessions`).
 
 use super::engine::{Backend, Engine, SqlTx};
-use super::{DbError, NewEvent, RevocationFeed, Rotation};
+use super::{DbError, RevocationFeed, Rotation};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -85,8 +85,8 @@ impl Engine for SqliteEngine {
         Ok(SqlTx(self.writer.begin_with("BEGIN IMMEDIATE").await?))
     }
 
-    async fn rotate(&self, rotation: Rotation<'_>, event: NewEvent<'_>) -> Result<bool, DbError> {
-        self.rotations.rotate(rotation, event).await
+    async fn rotate(&self, rotation: Rotation<'_>) -> Result<bool, DbError> {
+        self.rotations.rotate(rotation).await
     }
 
     /// Nothing can push: each process polls `session_revocations`.

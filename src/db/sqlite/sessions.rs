@@ -15,8 +15,7 @@
 //! Should a batch fail (it cannot, short of a broken disk), it is rolled back and each of its
 //! rotations is tried alone, so one bad rotation fails alone.
 
-use crate::db::{DbError, NewEvent, Rotation, UsernameKey};
-use crate::model::EventKind;
+use crate::db::{DbError, Rotation};
 use sqlx::sqlite::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
 
@@ -25,23 +24,17 @@ pub const MAX_BATCH: usize = 64;
 /// Rotations waiting beyond this make their requests wait to enqueue (memory stays bounded).
 const QUEUE: usize = 1024;
 
-/// The statements of rotation number `i` of a batch: claim the live parent, and only if that
-/// changed a row (`changes() = 1`) insert the child, touch the session and record the audit
-/// event, which returns `i`. A rotation whose parent another request had rotated or revoked
-/// first changes nothing and returns nothing. Parameters are plain `?`, bound in the order
-/// they appear (see `bind_rotation`): numbered ones would leave gaps that sqlx's binding of
-/// a multi-statement query does not support.
+/// Rotation number `i` of a batch: the rotation `UPDATE` of `db::sessions` (the same columns
+/// and condition), returning `i` when it changed the row. A rotation whose token another
+/// request had rotated, or whose session was revoked, first changes nothing and returns
+/// nothing. Parameters are plain `?`, bound in the order they appear: numbered ones would leave
+/// gaps that sqlx's binding of a multi-statement query does not support.
 fn rotation_sql(i: usize) -> String {
     format!(
-        "UPDATE refresh_tokens SET rotated_at = ?
-          WHERE id = ? AND rotated_at IS NULL
-            AND session_id IN (SELECT id FROM sessions WHERE id = ? AND revoked_at IS NULL);
-         INSERT INTO refresh_tokens (token_hash, session_id, parent_id, created_at)
-          SELECT ?, ?, ?, ? WHERE changes() = 1;
-         UPDATE sessions SET last_used_at = ?, last_ip = ? WHERE id = ? AND changes() = 1;
-         INSERT INTO auth_events (at, kind, username, username_key, family_id, ip, user_agent,
-                                  actor)
-          SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE changes() = 1
+        "UPDATE sessions
+          SET parent_hash = token_hash, token_hash = ?, rotated_at = ?, rotated_by = ?,
+              last_used_at = ?, last_ip = ?, refresh_count = refresh_count + 1, legacy = FALSE
+          WHERE id = ? AND token_hash = ? AND revoked_at IS NULL
           RETURNING {i};"
     )
 }
@@ -49,16 +42,11 @@ fn rotation_sql(i: usize) -> String {
 /// A rotation waiting for its batch, with everything owned (it crosses tasks).
 struct Job {
     now: i64,
-    parent_id: i64,
     session_id: String,
+    parent_hash: [u8; 32],
     child_hash: [u8; 32],
+    client_digest: [u8; 32],
     ip: Option<String>,
-    kind: EventKind,
-    username: String,
-    username_key: UsernameKey,
-    family_id: Option<String>,
-    user_agent: Option<String>,
-    actor: Option<String>,
     reply: oneshot::Sender<Result<bool, DbError>>,
 }
 
@@ -76,25 +64,16 @@ impl Rotations {
         Self { queue }
     }
 
-    /// Rotates, durably; `false` when the parent was no longer live.
-    pub async fn rotate(
-        &self,
-        rotation: Rotation<'_>,
-        event: NewEvent<'_>,
-    ) -> Result<bool, DbError> {
+    /// Rotates, durably; `false` when the token was no longer live.
+    pub async fn rotate(&self, rotation: Rotation<'_>) -> Result<bool, DbError> {
         let (reply, answer) = oneshot::channel();
         let job = Job {
             now: rotation.now,
-            parent_id: rotation.parent_id,
             session_id: rotation.session_id.to_owned(),
+            parent_hash: *rotation.parent_hash,
             child_hash: *rotation.child_hash,
+            client_digest: *rotation.client_digest,
             ip: rotation.client.ip_text(),
-            kind: event.kind,
-            username: event.username.to_owned(),
-            username_key: UsernameKey::of(event.username),
-            family_id: event.session.map(str::to_owned),
-            user_agent: event.user_agent().map(str::to_owned),
-            actor: event.actor().map(str::to_owned),
             reply,
         };
         self.queue.send(job).await.map_err(|_| DbError::Closed)?;
@@ -139,30 +118,14 @@ async fn commit_together(writer: &SqlitePool, batch: &[Job]) -> Result<Vec<bool>
     let sql: String = (0..batch.len()).map(rotation_sql).collect();
     let mut query = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql));
     for job in batch {
-        let ip = job.ip.as_deref();
         query = query
-            // claim the parent
-            .bind(job.now)
-            .bind(job.parent_id)
-            .bind(&job.session_id)
-            // insert the child
             .bind(&job.child_hash[..])
+            .bind(job.now)
+            .bind(&job.client_digest[..])
+            .bind(job.now)
+            .bind(job.ip.as_deref())
             .bind(&job.session_id)
-            .bind(job.parent_id)
-            .bind(job.now)
-            // touch the session
-            .bind(job.now)
-            .bind(ip)
-            .bind(&job.session_id)
-            // the audit event
-            .bind(job.now)
-            .bind(job.kind)
-            .bind(&job.username)
-            .bind(job.username_key.as_str())
-            .bind(job.family_id.as_deref())
-            .bind(ip)
-            .bind(job.user_agent.as_deref())
-            .bind(job.actor.as_deref());
+            .bind(&job.parent_hash[..]);
     }
     let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
     let rotated = query.fetch_all(&mut *tx).await?;
@@ -182,25 +145,20 @@ mod tests {
     use sqlx::sqlite::SqliteConnectOptions;
     use std::str::FromStr;
 
-    fn job(parent_id: i64, session: &str, child: u8) -> Job {
+    fn job(session: &str, parent: u8, child: u8) -> Job {
         Job {
             now: 1_000,
-            parent_id,
             session_id: session.to_owned(),
+            parent_hash: [parent; 32],
             child_hash: [child; 32],
+            client_digest: [7; 32],
             ip: Some("127.0.0.1".into()),
-            kind: EventKind::Refresh,
-            username: "user".into(),
-            username_key: UsernameKey::of("user"),
-            family_id: Some(session.to_owned()),
-            user_agent: None,
-            actor: None,
             reply: oneshot::channel().0,
         }
     }
 
     #[tokio::test]
-    async fn a_batch_rotates_each_live_parent_once_and_nothing_else() {
+    async fn a_batch_rotates_each_live_token_once_and_adds_no_row() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
         let pool = SqlitePool::connect_with(SqliteConnectOptions::from_str(&url).unwrap())
@@ -213,25 +171,25 @@ mod tests {
         sqlx::query(
             "INSERT INTO users (id, username, username_key, password_hash, role, created_at)
              VALUES (1, 'user', 'user', 'x', 'user', 0);
-             INSERT INTO sessions (id, user_id, created_at, expires_at, last_used_at, revoked_at)
-             VALUES ('a', 1, 0, 9999, 0, NULL), ('b', 1, 0, 9999, 0, NULL),
-                    ('c', 1, 0, 9999, 0, NULL), ('gone', 1, 0, 9999, 0, 5);
-             INSERT INTO refresh_tokens (id, token_hash, session_id, created_at)
-             VALUES (1, x'01', 'a', 0), (2, x'02', 'b', 0), (3, x'03', 'c', 0),
-                    (4, x'04', 'gone', 0);",
+             INSERT INTO sessions (id, user_id, created_at, expires_at, last_used_at, revoked_at,
+                                   token_hash, auth_time)
+             VALUES ('a', 1, 0, 9999, 0, NULL, x'0101010101010101010101010101010101010101010101010101010101010101', 0),
+                    ('b', 1, 0, 9999, 0, NULL, x'0202020202020202020202020202020202020202020202020202020202020202', 0),
+                    ('gone', 1, 0, 9999, 0, 5, x'0404040404040404040404040404040404040404040404040404040404040404', 0);",
         )
         .execute(&pool)
         .await
         .unwrap();
 
         let batch = [
-            job(1, "a", 0xa1),
-            job(2, "b", 0xb1),
-            // The same parent again: the first claim wins, this one changes nothing.
-            job(1, "a", 0xa1),
+            job("a", 1, 0xa1),
+            job("b", 2, 0xb1),
+            // The same token again: the first rotation wins, this one changes nothing.
+            job("a", 1, 0xa1),
             // A revoked session's token is not rotated.
-            job(4, "gone", 0xd1),
-            job(3, "c", 0xc1),
+            job("gone", 4, 0xd1),
+            // Nor a token that is not the live one.
+            job("b", 9, 0xb2),
         ];
         let results: Vec<bool> = commit(&pool, &batch)
             .await
@@ -239,21 +197,15 @@ mod tests {
             .map(Result::unwrap)
             .collect();
 
-        assert_eq!(results, [true, true, false, false, true]);
-        let children: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM refresh_tokens WHERE parent_id IS NOT NULL")
-                .fetch_one(&pool)
-                .await
-                .unwrap();
-        let events: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM auth_events")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-        let touched: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE last_used_at = 1000")
-                .fetch_one(&pool)
-                .await
-                .unwrap();
-        assert_eq!((children, events, touched), (3, 3, 3));
+        assert_eq!(results, [true, true, false, false, false]);
+        let rows: Vec<(String, Vec<u8>, Option<Vec<u8>>, i64)> = sqlx::query_as(
+            "SELECT id, token_hash, parent_hash, refresh_count FROM sessions ORDER BY id",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        assert_eq!(rows[0], ("a".into(), vec![0xa1; 32], Some(vec![1; 32]), 1));
+        assert_eq!(rows[1], ("b".into(), vec![0xb1; 32], Some(vec![2; 32]), 1));
+        assert_eq!(rows[2].3, 0, "the revoked session is untouched");
     }
 }

@@ -30,6 +30,11 @@ pub const MAX_LEEWAY_SECS: i64 = 60;
 /// Upper bound for every duration setting (100 years), so adding one to a timestamp can never
 /// overflow.
 pub const MAX_SECS: i64 = 100 * 365 * 86_400;
+/// The longest an access token may live: it is the time a stolen one is good for, and the time
+/// revocations must be remembered.
+pub const MAX_ACCESS_TOKEN_TTL_SECS: i64 = 3600;
+/// The longest a rotated refresh token may come back for its child.
+pub const MAX_REUSE_GRACE_SECS: i64 = 60;
 
 /// Development or production, from `LEPTOS_ENV` (unset means development).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,12 +46,22 @@ pub enum Mode {
 }
 
 /// Where the data lives.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DatabaseConfig {
     /// `sqlite:…` or `postgres://…`.
     pub url: String,
     /// Where development keeps its generated secret (`None`: nowhere, it is not kept).
     pub data_dir: Option<PathBuf>,
+}
+
+/// The URL may hold a password: shown as [`redact_database_url`] makes it.
+impl std::fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &redact_database_url(&self.url))
+            .field("data_dir", &self.data_dir)
+            .finish()
+    }
 }
 
 /// How clients reach us.
@@ -68,6 +83,11 @@ pub struct ServerLimits {
     pub request_timeout_secs: u64,
     /// Open connections; more wait in the kernel's accept queue.
     pub max_connections: usize,
+    /// Open connections from one client address (a trusted proxy's are not counted); more are
+    /// closed at once.
+    pub max_connections_per_ip: usize,
+    /// A connection that makes no progress writing its response for this long is closed.
+    pub idle_timeout_secs: u64,
     /// Requests being handled at once; more are answered 503 at once.
     pub max_in_flight_requests: usize,
     /// How long a shutdown waits for open requests before closing them.
@@ -123,7 +143,7 @@ impl Config {
             database.data_dir.as_deref(),
         )?;
         let tokens = TokenSettings {
-            ttl_secs: env.secs("ACCESS_TOKEN_TTL_SECS", 900, 1..=MAX_SECS)?,
+            ttl_secs: env.secs("ACCESS_TOKEN_TTL_SECS", 900, 1..=MAX_ACCESS_TOKEN_TTL_SECS)?,
             leeway_secs: env.secs("JWT_LEEWAY_SECS", 0, 0..=MAX_LEEWAY_SECS)?,
             issuer: env
                 .text("JWT_ISSUER")
@@ -135,13 +155,15 @@ impl Config {
         let sessions = SessionPolicy {
             absolute_ttl_secs: env.secs("REFRESH_TOKEN_TTL_SECS", 604_800, 1..=MAX_SECS)?,
             idle_ttl_secs: env.secs("REFRESH_IDLE_TTL_SECS", 86_400, 1..=MAX_SECS)?,
-            reuse_grace_secs: env.secs("REFRESH_REUSE_GRACE_SECS", 10, 0..=MAX_SECS)?,
+            reuse_grace_secs: env.secs("REFRESH_REUSE_GRACE_SECS", 10, 0..=MAX_REUSE_GRACE_SECS)?,
+            reauth_max_age_secs: env.secs("REAUTH_MAX_AGE_SECS", 300, 30..=3600)?,
         };
         let per = |name, default| env.count(name, default, 1..=1_000_000).map(as_u32);
         let throttle = ThrottlePolicy {
             max_failures: per("LOGIN_MAX_FAILURES", 5)?,
             max_ip_failures: per("LOGIN_IP_MAX_FAILURES", 50)?,
             max_user_failures_per_hour: per("LOGIN_USER_MAX_FAILURES_PER_HOUR", 100)?,
+            max_mfa_failures: per("MFA_MAX_FAILURES", 5)?,
             window_secs: env.secs("LOGIN_THROTTLE_WINDOW_SECS", 900, 1..=MAX_SECS)?,
         };
         let login_rate = RatePolicy {
@@ -165,6 +187,12 @@ impl Config {
             header_read_timeout_secs: env.count("HEADER_READ_TIMEOUT_SECS", 10, 1..=3600)?,
             request_timeout_secs: env.count("REQUEST_TIMEOUT_SECS", 30, 1..=3600)?,
             max_connections: as_usize(env.count("MAX_CONNECTIONS", 1024, 1..=1_000_000)?),
+            max_connections_per_ip: as_usize(env.count(
+                "MAX_CONNECTIONS_PER_IP",
+                64,
+                1..=1_000_000,
+            )?),
+            idle_timeout_secs: env.count("IDLE_TIMEOUT_SECS", 30, 1..=3600)?,
             max_in_flight_requests: as_usize(env.count(
                 "MAX_IN_FLIGHT_REQUESTS",
                 512,

@@ -48,6 +48,13 @@ fn bad_values_name_the_variable() {
         ("TRUSTED_PROXIES", "10.0.0.0/33"),
         ("AUDIT_RETENTION_DAYS", "0"),
         ("HEADER_READ_TIMEOUT_SECS", "-1"),
+        ("ACCESS_TOKEN_TTL_SECS", "3601"),
+        ("REFRESH_REUSE_GRACE_SECS", "61"),
+        ("REAUTH_MAX_AGE_SECS", "29"),
+        ("REAUTH_MAX_AGE_SECS", "3601"),
+        ("MFA_MAX_FAILURES", "0"),
+        ("MAX_CONNECTIONS_PER_IP", "0"),
+        ("IDLE_TIMEOUT_SECS", "0"),
     ] {
         let err = config(&[("JWT_SECRET", SECRET), (name, value)]).unwrap_err();
         assert!(format!("{err:#}").contains(name), "{name}={value}: {err:#}");
@@ -150,6 +157,16 @@ fn trusted_proxies_are_addresses_or_ranges() {
 fn secret_debug_output_is_redacted() {
     let c = config(&[("JWT_SECRET", SECRET), ("DATABASE_URL", "sqlite::memory:")]).unwrap();
     assert!(!format!("{c:?}").contains(SECRET));
+    let pg = config(&[
+        ("JWT_SECRET", SECRET),
+        ("DATABASE_URL", "postgres://app:hunter2@db/auth"),
+    ])
+    .unwrap();
+    let shown = format!("{pg:?}");
+    assert!(
+        !shown.contains("hunter2") && shown.contains("app:***@db"),
+        "{shown}"
+    );
 }
 
 #[test]
