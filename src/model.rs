@@ -6,6 +6,21 @@
 use serde::{Deserialize, Serialize};
 use std::{fmt, net::IpAddr};
 
+/// `Debug` for a type that carries a secret: only the named fields are shown (the rest, tokens,
+/// codes, passwords, never reach a log line or a panic message).
+macro_rules! debug_showing {
+    ($ty:ty { $($field:ident),* }) => {
+        impl ::std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    $(.field(stringify!($field), &self.$field))*
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
+pub(crate) use debug_showing;
+
 /// A user's role, carried in the access token's `role` claim and stored in `users.role`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::Type))]

@@ -111,6 +111,14 @@ export function dbValue(sql: string, ...params: string[]): string {
     .trim();
 }
 
+/** Runs a statement (with `?` bound to `params`) on the test server's SQLite database. */
+export function dbRun(sql: string, ...params: string[]) {
+  const script =
+    'import sqlite3, sys, json; c = sqlite3.connect(sys.argv[1]); ' +
+    'c.execute(sys.argv[2], json.loads(sys.argv[3])); c.commit()';
+  execFileSync('python3', ['-c', script, process.env.E2E_DB!, sql, JSON.stringify(params)]);
+}
+
 /**
  * Creates an account with the real command line (`jwt-auth user add`) in the test server's
  * database, so a test can change it without touching the demo accounts other tests use.

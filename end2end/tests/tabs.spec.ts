@@ -1,5 +1,7 @@
 import { test, expect } from '@playwright/test';
+import { createHash } from 'node:crypto';
 import {
+  REFRESH_COOKIE,
   SECRET_PATH,
   claimsOf,
   dbValue,
@@ -64,9 +66,13 @@ test('two tabs refreshing at the same moment both stay logged in, with one live 
   await expect(second).toHaveURL(SECRET_PATH);
   // However the refreshes raced, the session was not forked: exactly one token is live.
   const sid = claimsOf(await storedToken(first)).sid as string;
-  const live = 'SELECT COUNT(*) FROM refresh_tokens WHERE session_id = ? AND rotated_at IS NULL';
-  expect(dbValue(live, sid)).toBe('1');
+  // A session is one row holding its one live token hash, and the cookie both tabs share is it.
   expect(dbValue('SELECT COUNT(*) FROM sessions WHERE id = ? AND revoked_at IS NULL', sid)).toBe('1');
+  const cookie = (await context.cookies()).find((c) => c.name === REFRESH_COOKIE)!;
+  const [cookieSid, secret] = cookie.value.split('.');
+  expect(cookieSid).toBe(sid);
+  const presented = createHash('sha256').update(secret).digest('hex').toUpperCase();
+  expect(dbValue('SELECT hex(token_hash) FROM sessions WHERE id = ?', sid)).toBe(presented);
   await first.reload();
   await expect(first.locator('#secret-value')).toHaveText(/^\d+$/);
 });

@@ -82,7 +82,7 @@ pub struct MfaStatusResponse {
 
 /// Body of `POST /api/account/mfa/totp/setup`: the new secret (base32, for typing in), its
 /// `otpauth://` URL, and that URL as a QR code (an SVG drawn by the server).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TotpSetupResponse {
     pub secret: String,
     pub otpauth_url: String,
@@ -90,10 +90,13 @@ pub struct TotpSetupResponse {
 }
 
 /// Body of `POST /api/account/mfa/totp/enable`: ten single-use codes, shown this once.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecoveryCodesResponse {
     pub recovery_codes: Vec<String>,
 }
+
+crate::model::debug_showing!(TotpSetupResponse {});
+crate::model::debug_showing!(RecoveryCodesResponse {});
 
 /// Whether the user has TOTP on.
 #[server(prefix = "/api", endpoint = "account/mfa", input = GetUrl, output = Json, client = AuthClient)]

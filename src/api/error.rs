@@ -148,7 +148,7 @@ impl ErrorCode {
             Self::TokenExpired => "The access token has expired.",
             Self::Forbidden => "Cross-site requests are not allowed.",
             Self::AccountLocked => "This account is locked. Please contact an administrator.",
-            Self::WrongPassword => "The password (or code) is wrong.",
+            Self::WrongPassword => "The current password is wrong.",
             Self::ReauthRequired => "Please confirm it is you: enter your password again.",
             Self::WeakPassword => "The new password does not meet the rules.",
             Self::LastAdmin => "That would leave no active administrator.",

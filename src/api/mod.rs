@@ -57,7 +57,7 @@ impl From<String> for Secret {
 
 /// Body of a successful login or refresh. The refresh token is deliberately absent: it only
 /// ever travels in the HttpOnly cookie, out of reach of scripts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenResponse {
     /// The HS256 access token, for `Authorization: Bearer`.
     pub jwt: String,
@@ -69,13 +69,20 @@ pub struct TokenResponse {
 
 /// Body of a right password for a user with a second factor: no token and no cookie yet, but
 /// a challenge for `POST /api/login/mfa`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MfaRequired {
     /// Always `true`: what a client branches on.
     pub mfa_required: bool,
     /// Opaque, single-use, valid five minutes.
     pub challenge: String,
 }
+
+crate::model::debug_showing!(TokenResponse {
+    expires_in,
+    username,
+    role
+});
+crate::model::debug_showing!(MfaRequired { mfa_required });
 
 /// Body of `POST /api/login`: a session, or the second step.
 ///
@@ -231,5 +238,24 @@ mod tests {
         ] {
             assert!(serde_json::from_str::<LoginResponse>(odd).is_err(), "{odd}");
         }
+    }
+
+    #[test]
+    fn debug_output_never_shows_a_token_a_challenge_or_a_password() {
+        let token = TokenResponse {
+            jwt: "header.payload.signature".into(),
+            expires_in: 900,
+            username: "user".into(),
+            role: Role::User,
+        };
+        let mfa = MfaRequired {
+            mfa_required: true,
+            challenge: "the-challenge".into(),
+        };
+        let shown = format!("{token:?} {mfa:?} {:?}", Secret("hunter2-hunter2".into()));
+        for secret in ["signature", "the-challenge", "hunter2"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("user"));
     }
 }

@@ -24,12 +24,20 @@ use crate::model::{Amr, ClientInfo, EventKind};
 use std::time::Instant;
 
 /// What a right password leads to.
-#[derive(Debug)]
 pub enum LoginOutcome {
     /// A session: the user has no second factor.
     SignedIn(SignedIn),
     /// The user has TOTP: no session yet, but a challenge for `POST /api/login/mfa`.
     SecondFactor { challenge: String },
+}
+
+impl std::fmt::Debug for LoginOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::SignedIn(signed_in) => f.debug_tuple("SignedIn").field(signed_in).finish(),
+            Self::SecondFactor { .. } => f.write_str("SecondFactor { challenge: [redacted] }"),
+        }
+    }
 }
 
 /// How many times a login starts over when its account changed under it.

@@ -36,7 +36,7 @@ pub const RECOVERY_CODES: usize = 10;
 pub const ISSUER: &str = "jwt-auth";
 
 /// What the enrolment page shows: the secret as text, as a URL, and as a QR code (SVG).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct TotpSetup {
     pub secret: String,
     pub otpauth_url: String,
@@ -44,12 +44,23 @@ pub struct TotpSetup {
 }
 
 /// What a second step presents.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum SecondFactor {
     /// A 6-digit TOTP code.
     Code(String),
     /// One of the recovery codes.
     RecoveryCode(String),
+}
+
+crate::model::debug_showing!(TotpSetup {});
+
+impl std::fmt::Debug for SecondFactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Code(_) => "Code([redacted])",
+            Self::RecoveryCode(_) => "RecoveryCode([redacted])",
+        })
+    }
 }
 
 /// A new recovery code: 80 random bits as `XXXX-XXXX-XXXX-XXXX` (base32).

@@ -22,7 +22,7 @@ use wasm_bindgen_futures::JsFuture;
 pub const REQUEST_TIMEOUT_MS: u32 = 10_000;
 
 /// A request to one of our endpoints, kept as data so it can be sent again.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ApiRequest {
     pub method: Method,
     /// Path (and query) relative to our origin, e.g. `/api/secret-number`.
@@ -33,7 +33,7 @@ pub struct ApiRequest {
 }
 
 /// A response read to the end.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ApiResponse {
     pub status: u16,
     pub status_text: String,
@@ -43,6 +43,10 @@ pub struct ApiResponse {
     pub url: String,
     pub body: Bytes,
 }
+
+// Bodies carry passwords, codes and tokens.
+crate::model::debug_showing!(ApiRequest { method, url });
+crate::model::debug_showing!(ApiResponse { status, url });
 
 impl ApiResponse {
     /// The API error code of an error response, if its body is one of our error bodies.

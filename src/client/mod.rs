@@ -4,7 +4,8 @@
 //! Server functions name their client in `#[server(client = …)]`:
 //! - [`PublicClient`] (login, refresh, logout) sends requests as they are;
 //! - [`AuthClient`] (protected endpoints) attaches `Authorization: Bearer`, and on a 401
-//!   `token_expired`/`invalid_token` renews the token once (see [`refresh`]) and retries once.
+//!   `token_expired`/`invalid_token` renews the token once (see [`refresh`]) and retries once;
+//!   on a 403 `reauth_required` it asks for the password again (see [`reauth`]) and retries once.
 //!
 //! These types exist in the server build too (the macro names them there) but only run in the
 //! browser. The login page's own call ([`login`]) and the small JSON values of the first visit
@@ -14,6 +15,7 @@ pub mod auth_state;
 pub mod fetch;
 pub mod js;
 pub mod login;
+pub mod reauth;
 pub mod refresh;
 pub mod tab_sync;
 pub mod time;
@@ -105,7 +107,7 @@ async fn send_with_bearer(request: ApiRequest) -> Result<ApiResponse, fetch::Net
             .error_code()
             .is_some_and(|code| code.is_refreshable());
     if refresh_failed || !refreshable {
-        return Ok(response);
+        return with_recent_authentication(request, response).await;
     }
     // If another call renewed the token while this one was in flight, use that token;
     // otherwise renew it (joining a refresh another call may have started meanwhile).
@@ -115,9 +117,29 @@ async fn send_with_bearer(request: ApiRequest) -> Result<ApiResponse, fetch::Net
         _ => refresh::renew(token).await,
     };
     match renewed {
-        Ok(new_token) => fetch::send(&request, Some(&new_token)).await,
+        Ok(new_token) => {
+            let response = fetch::send(&request, Some(&new_token)).await?;
+            with_recent_authentication(request, response).await
+        }
         // The refresh failed: hand back the original 401. If the session ended, the app is
         // already on its way to the login page.
         Err(_) => Ok(response),
+    }
+}
+
+/// A `403 reauth_required` answer: the password again (the registered prompt), then the same
+/// call once more with the fresh token. Any other answer is the answer.
+async fn with_recent_authentication(
+    request: ApiRequest,
+    response: ApiResponse,
+) -> Result<ApiResponse, fetch::NetworkError> {
+    let needs_reauth = response.status == 403
+        && response.error_code() == Some(crate::api::ErrorCode::ReauthRequired);
+    if !needs_reauth {
+        return Ok(response);
+    }
+    match reauth::ask().await {
+        Some(fresh) => fetch::send(&request, Some(&fresh)).await,
+        None => Ok(response),
     }
 }

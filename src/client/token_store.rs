@@ -14,12 +14,14 @@ use std::cell::RefCell;
 pub const STORAGE_KEY: &str = "jwt-auth.session";
 
 /// An access token and whom it belongs to.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct StoredSession {
     pub jwt: String,
     pub username: String,
     pub role: Role,
 }
+
+crate::model::debug_showing!(StoredSession { username, role });
 
 impl StoredSession {
     /// The parts the pages show.

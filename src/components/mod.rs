@@ -3,6 +3,7 @@
 //! failed refreshes and other tabs) and `PageTitle`.
 
 pub mod page_title;
+pub mod reauth_dialog;
 pub mod require_session;
 pub mod session_sync;
 pub mod site_nav;

@@ -17,6 +17,7 @@
 
 use crate::client::auth_state::AuthState;
 use crate::components::page_title::PageTitle;
+use crate::components::reauth_dialog::ReauthDialog;
 use crate::components::site_nav::SiteNav;
 use crate::model::Role;
 use crate::routes;
@@ -107,6 +108,7 @@ pub fn Guarded(children: Children) -> impl IntoView {
         <div class="page">
             <SiteNav/>
             {children()}
+            <ReauthDialog/>
         </div>
     }
 }

@@ -343,9 +343,11 @@ impl<E: Engine> SessionStore for Backend<E> {
             token_hash
         ))
         .await?;
-        tx.execute(stmt!(NOTE_LOGIN, now, user_id)).await?;
         record(&mut tx, &event).await?;
         tx.commit().await?;
+        // Outside the transaction: concurrent logins of one account each hold its row shared,
+        // and none may wait for the others to write it.
+        self.execute(stmt!(NOTE_LOGIN, now, user_id)).await?;
         Ok(true)
     }
 

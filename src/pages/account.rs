@@ -5,6 +5,7 @@ use crate::api::account::{
     account_sessions, change_password, logout_everywhere, mfa_status, revoke_other_sessions,
     revoke_session, totp_disable, totp_enable, totp_setup, SessionView,
 };
+use crate::api::{ApiError, ErrorCode};
 use crate::client::auth_state::{self, SessionEnd};
 use crate::client::time;
 use crate::components::page_title::PageTitle;
@@ -301,7 +302,19 @@ fn TwoFactor() -> impl IntoView {
     let error = move || {
         let setup = setup.value().get().and_then(Result::err);
         let enable = enable.value().get().and_then(Result::err);
-        let disable = disable.value().get().and_then(Result::err);
+        // Turning the factor off checks the password and a code together, and says which
+        // was wrong to no one: the message must not single out the password.
+        let disable = disable
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|e| match e.error {
+                ErrorCode::WrongPassword => ApiError {
+                    message: "The password or the code is wrong.".into(),
+                    ..e
+                },
+                _ => e,
+            });
         setup.or(enable).or(disable).map(|e| e.message)
     };
 

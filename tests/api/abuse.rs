@@ -6,27 +6,8 @@ use crate::helpers::*;
 use reqwest::{header, StatusCode};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::net::IpAddr;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// A client whose requests come from `ip` (any 127.x.y.z is loopback).
-fn client_from(ip: &str) -> reqwest::Client {
-    reqwest::Client::builder()
-        .local_address(ip.parse::<IpAddr>().unwrap())
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-async fn login_from(app_url: &str, ip: &str, username: &str, password: &str) -> reqwest::Response {
-    client_from(ip)
-        .post(format!("{app_url}/api/login"))
-        .json(&json!({"username": username, "password": password}))
-        .send()
-        .await
-        .unwrap()
-}
 
 /// Rows in every table (users, sessions, mfa_challenges, session_revocations, auth_events,
 /// login_failures), to show that nothing was written.

@@ -102,3 +102,34 @@ async fn key_generate_prints_a_new_256_bit_key_that_jwt_keys_accepts() {
     let (jwt, _) = app.login_user().await;
     assert_eq!(app.get_secret(Some(&jwt)).await.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn usernames_are_one_canonical_name_and_invisible_characters_are_refused() {
+    let app = spawn_app().await;
+
+    for hidden in ["ad\u{200b}min", "\u{202e}nimda", "car\u{feff}ol"] {
+        let output = user_add(&app, &[hidden], "a long enough password\n");
+        assert!(!output.status.success(), "{hidden:?} was accepted");
+        let login = app.login(hidden, "a long enough password").await;
+        assert_eq!(
+            login.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{hidden:?}"
+        );
+    }
+    // Full-width letters, another case, another way of writing é: one name.
+    let added = user_add(&app, &["Jos\u{e9}"], "a long enough password\n");
+    assert!(added.status.success());
+    for same in ["JOSE\u{301}", "\u{ff2a}\u{ff4f}\u{ff53}\u{e9}", "jos\u{e9}"] {
+        assert_eq!(
+            app.login(same, "a long enough password").await.status(),
+            StatusCode::OK,
+            "{same:?}"
+        );
+        let again = user_add(&app, &[same], "a long enough password\n");
+        assert!(
+            String::from_utf8_lossy(&again.stderr).contains("already exists"),
+            "{same:?}"
+        );
+    }
+}

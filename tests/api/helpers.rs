@@ -213,6 +213,19 @@ pub async fn spawn_app() -> TestApp {
 /// (development mode with demo users, [`TEST_SECRET`], a database in a new temp folder).
 /// A variable set to `""` is removed.
 pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
+    spawn_app_listening(bind(0).await, overrides).await
+}
+
+/// Like [`spawn_app_with`], listening on `[::]` (every address, IPv4 mapped into IPv6, as a
+/// dual-stack deployment does); requests still go to 127.0.0.1.
+pub async fn spawn_app_on_every_address(overrides: &[(&str, &str)]) -> TestApp {
+    let listener = TcpListener::bind("[::]:0").await.expect("bind [::]");
+    let mut app = spawn_app_listening(listener, overrides).await;
+    app.addr = SocketAddr::from(([127, 0, 0, 1], app.addr.port()));
+    app
+}
+
+async fn spawn_app_listening(listener: TcpListener, overrides: &[(&str, &str)]) -> TestApp {
     init_test_log();
     let dir = tempfile::tempdir().expect("temp dir");
     let database = new_database(dir.path(), "test.db").await;
@@ -223,7 +236,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         ("LEPTOS_ENV".to_owned(), "DEV".to_owned()),
     ]);
     apply(&mut vars, overrides);
-    let mut app = start(dir, vars).await;
+    let mut app = start_on(listener, dir, vars).await;
     app.owned_database = Some(database);
     app
 }
@@ -242,10 +255,6 @@ fn apply(vars: &mut HashMap<String, String>, overrides: &[(&str, &str)]) {
 /// Binds 127.0.0.1 on `port` (0: any free port).
 async fn bind(port: u16) -> TcpListener {
     TcpListener::bind(("127.0.0.1", port)).await.expect("bind")
-}
-
-async fn start(dir: TempDir, vars: HashMap<String, String>) -> TestApp {
-    start_on(bind(0).await, dir, vars).await
 }
 
 async fn start_on(
@@ -530,6 +539,49 @@ impl TestApp {
         }
         request.send().await.expect("request")
     }
+}
+
+/// A client whose requests come from `ip` (any 127.x.y.z is loopback).
+pub fn client_from(ip: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(ip.parse::<std::net::IpAddr>().unwrap())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// `POST /api/login` from address `ip`.
+pub async fn login_from(app_url: &str, ip: &str, username: &str, password: &str) -> Response {
+    client_from(ip)
+        .post(format!("{app_url}/api/login"))
+        .json(&json!({"username": username, "password": password}))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Adds an account with the command line (`role` user or admin).
+pub fn add_user(app: &TestApp, name: &str, password: &str, role: &str) {
+    let output = run_cli(
+        app,
+        &["user", "add", name, "--role", role],
+        &format!("{password}\n"),
+    );
+    assert!(
+        output.status.success(),
+        "user add {name}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The claims of an access token (not verified: the tests' own tokens).
+pub fn claims_of(jwt: &str) -> Value {
+    use base64::Engine;
+    let payload = jwt.split('.').nth(1).expect("a JWT");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url");
+    serde_json::from_slice(&bytes).expect("JSON claims")
 }
 
 /// The refresh cookie's name.

@@ -8,12 +8,16 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 /// The code an authenticator shows for `secret` (base32) `offset` steps from now.
-fn code(secret: &str, offset: i64) -> String {
+pub(crate) fn code(secret: &str, offset: i64) -> String {
+    code_at(secret, jwt_auth::auth::unix_now(), offset)
+}
+
+/// The code for `secret` `offset` steps from time `now` (a server's moved clock).
+pub(crate) fn code_at(secret: &str, now: i64, offset: i64) -> String {
     let raw = data_encoding::BASE32_NOPAD
         .decode(secret.as_bytes())
         .expect("base32 secret");
-    let step = totp::step_at(jwt_auth::auth::unix_now()) + offset;
-    totp::code_at_step(&raw, step)
+    totp::code_at_step(&raw, totp::step_at(now) + offset)
 }
 
 fn claims(jwt: &str) -> Value {
@@ -24,7 +28,7 @@ fn claims(jwt: &str) -> Value {
 /// Enrols `user` (logged in with `jwt`): returns the secret and the recovery codes. The
 /// confirming code is this step's; the enrolment is then moved a step into the past, so this
 /// step's code works for the next login (a code of a step that has not begun never does).
-async fn enrol(app: &TestApp, jwt: &str) -> (String, Vec<String>) {
+pub(crate) async fn enrol(app: &TestApp, jwt: &str) -> (String, Vec<String>) {
     let setup = app
         .post_with("/api/account/mfa/totp/setup", &json!({}), jwt)
         .await;
@@ -54,7 +58,7 @@ async fn enrol(app: &TestApp, jwt: &str) -> (String, Vec<String>) {
 }
 
 /// Logs in with the password: the challenge of the second step.
-async fn first_step(app: &TestApp, user: TestUser) -> String {
+pub(crate) async fn first_step(app: &TestApp, user: TestUser) -> String {
     let response = app.login_as(user).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(
@@ -71,7 +75,7 @@ async fn first_step(app: &TestApp, user: TestUser) -> String {
     body["challenge"].as_str().unwrap().to_owned()
 }
 
-async fn second_step(app: &TestApp, body: Value) -> reqwest::Response {
+pub(crate) async fn second_step(app: &TestApp, body: Value) -> reqwest::Response {
     app.post_json("/api/login/mfa", &body, None).await
 }
 

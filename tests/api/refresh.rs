@@ -309,3 +309,135 @@ async fn the_unprefixed_legacy_cookie_is_ignored_and_cleared() {
         .collect();
     assert_eq!(cleared.len(), 2, "cleared on / and /api: {cleared:?}");
 }
+
+/// Rows in every table, all together.
+async fn all_rows(app: &TestApp) -> i64 {
+    let mut total = 0;
+    for table in [
+        "users",
+        "sessions",
+        "session_revocations",
+        "auth_events",
+        "login_failures",
+        "totp_factors",
+        "recovery_codes",
+        "mfa_challenges",
+        "schema_facts",
+    ] {
+        let count: i64 =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+                .fetch_one(app.db())
+                .await
+                .unwrap();
+        total += count;
+    }
+    total
+}
+
+#[tokio::test]
+async fn two_thousand_refreshes_of_one_session_add_almost_no_rows() {
+    let app = spawn_app().await;
+    let (_, mut token) = app.login_user().await;
+    let before = all_rows(&app).await;
+
+    for _ in 0..2000 {
+        let response = app.refresh(&token).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        token = refresh_cookie(&response).unwrap();
+    }
+
+    let after = all_rows(&app).await;
+    assert!(after - before <= 10, "{before} rows before, {after} after");
+    let (count, last_used): (i64, i64) =
+        sqlx::query_as("SELECT refresh_count, last_used_at FROM sessions")
+            .fetch_one(app.db())
+            .await
+            .unwrap();
+    assert_eq!(count, 2000, "the session counts its refreshes");
+    assert!(last_used >= app.now() - 60);
+}
+
+#[tokio::test]
+async fn the_parent_replayed_by_another_client_within_grace_is_theft() {
+    let app = spawn_app().await;
+    let (jwt, parent) = app.login_with_agent(USER, "Firefox").await;
+    let rotated = app
+        .client
+        .post(app.url("/api/refresh"))
+        .header(header::USER_AGENT, "Firefox")
+        .header(header::COOKIE, format!("{COOKIE}={parent}"))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rotated.status(), StatusCode::OK);
+    let child = refresh_cookie(&rotated).unwrap();
+    let child_jwt = rotated.json::<Value>().await.unwrap()["jwt"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Moments later, the same parent from another user agent (a thief following the victim).
+    let thief = app
+        .client
+        .post(app.url("/api/refresh"))
+        .header(header::USER_AGENT, "curl/8.5.0")
+        .header(header::COOKIE, format!("{COOKIE}={parent}"))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(thief.status(), StatusCode::UNAUTHORIZED);
+    assert_refresh_refused(&app, &child).await;
+    for token in [&jwt, &child_jwt] {
+        assert_eq!(
+            app.get_secret(Some(token)).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let reuse: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM auth_events WHERE kind = 'reuse_detected'")
+            .fetch_one(app.db())
+            .await
+            .unwrap();
+    assert_eq!(reuse, 1);
+}
+
+#[tokio::test]
+async fn the_same_clients_replay_gets_the_same_child_and_is_audited() {
+    let app = spawn_app().await;
+    let (_, parent) = app.login_user().await;
+    let child = refresh_cookie(&app.refresh(&parent).await).unwrap();
+
+    let again = app.refresh(&parent).await;
+
+    assert_eq!(refresh_cookie(&again).unwrap(), child);
+    let replayed: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM auth_events WHERE kind = 'refresh_replayed'")
+            .fetch_one(app.db())
+            .await
+            .unwrap();
+    assert_eq!(replayed, 1);
+}
+
+#[tokio::test]
+async fn a_non_ascii_cookie_beside_it_does_not_hide_the_refresh_cookie() {
+    let app = spawn_app().await;
+    let (_, token) = app.login_user().await;
+    let value = header::HeaderValue::from_bytes(
+        format!("pref=caf\u{e9}; {COOKIE}={token}; x=\u{1f36a}").as_bytes(),
+    )
+    .unwrap();
+
+    let response = app
+        .client
+        .post(app.url("/api/refresh"))
+        .header(header::COOKIE, value)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), StatusCode::OK);
+}

@@ -93,3 +93,35 @@ async fn production_also_refuses_an_unmarked_account_with_a_demo_password() {
 
     assert!(refused.contains("`jwt-auth user remove user`"), "{refused}");
 }
+
+#[tokio::test]
+async fn development_off_loopback_creates_no_demo_accounts() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = new_database(dir.path(), "open.db").await;
+    let vars = std::collections::HashMap::from([
+        ("DATABASE_URL".to_owned(), database.url.clone()),
+        ("DATA_DIR".to_owned(), dir.path().display().to_string()),
+        ("JWT_SECRET".to_owned(), TEST_SECRET.to_owned()),
+        (
+            "PUBLIC_ORIGIN".to_owned(),
+            "http://192.0.2.10:3000".to_owned(),
+        ),
+    ]);
+    let config =
+        jwt_auth::server::config::Config::from_lookup(|name| vars.get(name).cloned()).unwrap();
+    let options = leptos::config::LeptosOptions::builder()
+        .output_name("jwt-auth")
+        .site_root("target/site")
+        .site_pkg_dir("pkg")
+        .site_addr(std::net::SocketAddr::from(([0, 0, 0, 0], 0)))
+        .build();
+
+    jwt_auth::server::prepare(config, options).await.unwrap();
+
+    let db = connect_any(&database.url).await;
+    let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(users, 0);
+}

@@ -126,3 +126,28 @@ async fn removing_a_user_from_the_command_line_refuses_their_tokens_within_a_sec
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn a_revocation_that_committed_late_still_reaches_a_running_server() {
+    let app = spawn_app().await;
+    let (jwt, _) = app.login_user().await;
+    let session = claims_of(&jwt)["sid"].as_str().unwrap().to_owned();
+
+    // Another process's transaction that took its time: stamped well before it became
+    // visible (older than any reach-back of a poll by time).
+    sqlx::query("INSERT INTO session_revocations (session_id, revoked_at) VALUES ($1, $2)")
+        .bind(&session)
+        .bind(app.now() - 120)
+        .execute(app.db())
+        .await
+        .unwrap();
+
+    let deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        if app.get_secret(Some(&jwt)).await.status() == StatusCode::UNAUTHORIZED {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not refused within 1 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

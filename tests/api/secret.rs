@@ -236,3 +236,25 @@ async fn answers_carry_the_security_headers_and_other_methods_get_a_json_405() {
     assert_eq!(post.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
     assert_eq!(error_code(post).await, "method_not_allowed");
 }
+
+#[tokio::test]
+async fn a_token_living_longer_than_the_server_issues_is_invalid_and_none_is_valid_at_exp() {
+    let app = spawn_app().await;
+    let mut long = claims(&app, now() + 600);
+    long["iat"] = json!(now() - 10);
+    long["exp"] = json!(now() - 10 + 901);
+
+    let response = app
+        .get_secret(Some(&sign(Algorithm::HS256, &long, TEST_SECRET.as_bytes())))
+        .await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(error_code(response).await, "invalid_token");
+
+    let at_exp = sign(
+        Algorithm::HS256,
+        &claims(&app, now()),
+        TEST_SECRET.as_bytes(),
+    );
+    let response = app.get_secret(Some(&at_exp)).await;
+    assert_eq!(error_code(response).await, "token_expired");
+}

@@ -198,7 +198,9 @@ mod tests {
             .collect();
 
         assert_eq!(results, [true, true, false, false, false]);
-        let rows: Vec<(String, Vec<u8>, Option<Vec<u8>>, i64)> = sqlx::query_as(
+        /// (id, live hash, parent hash, refresh count)
+        type Chain = (String, Vec<u8>, Option<Vec<u8>>, i64);
+        let rows: Vec<Chain> = sqlx::query_as(
             "SELECT id, token_hash, parent_hash, refresh_count FROM sessions ORDER BY id",
         )
         .fetch_all(&pool)
