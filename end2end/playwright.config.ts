@@ -12,6 +12,11 @@ const dataDir = process.env.E2E_DATA_DIR;
 // Tests read the server's database through this (see helpers.ts `dbValue`).
 process.env.E2E_DB = path.join(dataDir, 'e2e.db');
 export const baseURL = `http://127.0.0.1:${port}`;
+// A real SMTP server (aiosmtpd) on loopback, writing what it receives into a maildir that the
+// mail tests read (helpers.ts `waitForMail`); Playwright starts it and stops it with the app.
+const smtpPort = Number(process.env.E2E_SMTP_PORT ?? port + 20);
+process.env.E2E_MAILDIR = path.join(dataDir, 'maildir');
+const smtpPython = process.env.JWT_AUTH_SMTPD_PYTHON ?? 'python3';
 
 // Debian's Chromium (Playwright's own browser download is not used). As root it needs
 // --no-sandbox; the other flags stop it from calling home on a closed network.
@@ -55,7 +60,14 @@ export default defineConfig({
       },
     },
   ],
-  webServer: {
+  webServer: [
+    {
+      command: `${smtpPython} -m aiosmtpd -n -l 127.0.0.1:${smtpPort} -c aiosmtpd.handlers.Mailbox ${process.env.E2E_MAILDIR}`,
+      port: smtpPort,
+      reuseExistingServer: false,
+      timeout: 30_000,
+    },
+    {
     command: 'target/debug/jwt-auth',
     cwd: '..',
     url: `${baseURL}/login`,
@@ -76,7 +88,11 @@ export default defineConfig({
       // Every test logs in from 127.0.0.1; the anti-spraying bucket (30 at once) is not what
       // these tests are about.
       LOGIN_RATE_BURST: '1000',
+      // Sign-up is open and mail goes to the test SMTP server.
+      SIGNUP_MODE: 'open',
+      SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
       RUST_LOG: 'warn',
     },
-  },
+    },
+  ],
 });

@@ -7,9 +7,15 @@
 
 use crate::client::auth_state::{AuthState, RenderedSession};
 use crate::components::{require_session::RequireSession, session_sync::SessionSync};
+use crate::model::SiteFeatures;
 use crate::pages::{
-    account::AccountRoute, admin::AdminRoute, login::LoginPage, not_found::NotFound,
+    account::AccountRoute,
+    admin::AdminRoute,
+    login::LoginPage,
+    not_found::NotFound,
+    recovery::{ForgotPasswordRoute, ResetPasswordRoute},
     secret_number::SecretRoute,
+    signup::{SignupRoute, VerifyEmailRoute},
 };
 use crate::routes;
 use leptos::prelude::*;
@@ -36,6 +42,10 @@ pub fn App() -> impl IntoView {
         SharedValue::new_str(|| use_context::<RenderedSession>().unwrap_or(RenderedSession(None)));
     let auth = AuthState::new(rendered.into_inner().0);
     provide_context(auth);
+    // What the login page links to (sign-up, password reset), decided by the server.
+    let features =
+        SharedValue::new_str(|| use_context::<SiteFeatures>().unwrap_or_default()).into_inner();
+    provide_context(features);
 
     view! {
         <Router>
@@ -65,6 +75,10 @@ pub fn App() -> impl IntoView {
                         view=RequireSession::admin(Lazy::<AdminRoute>::new())
                         ssr=SsrMode::Async
                     />
+                    <Route path=at(routes::SIGNUP) view={Lazy::<SignupRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=at(routes::VERIFY_EMAIL) view={Lazy::<VerifyEmailRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=at(routes::FORGOT_PASSWORD) view={Lazy::<ForgotPasswordRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=at(routes::RESET_PASSWORD) view={Lazy::<ResetPasswordRoute>::new()} ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -14,6 +14,11 @@
 //! | `server`     | server | configuration, state, extractors, handlers, middleware, CLI       |
 //! | `auth`       | server | the security core: tokens, passwords, sessions, throttling (no HTTP) |
 //! | `db`         | server | storage: one trait per concern, SQL written once, SQLite and PostgreSQL (no HTTP) |
+//! | `mail`       | server | delivering the outbox: templates, SMTP (lettre, rustls), the development folder |
+
+// The account and admin pages are views of many sections; their nested view types need more
+// than the default depth to lay out in an optimised build.
+#![recursion_limit = "256"]
 
 pub mod api;
 pub mod app;
@@ -23,6 +28,8 @@ pub mod client;
 pub mod components;
 #[cfg(feature = "ssr")]
 pub mod db;
+#[cfg(feature = "ssr")]
+pub mod mail;
 pub mod model;
 pub mod pages;
 pub mod routes;

@@ -43,8 +43,9 @@ async fn run(args: &[String]) -> anyhow::Result<()> {
                 .filter(|v| !v.trim().is_empty())
                 .unwrap_or_else(|| server::config::DEFAULT_DATABASE_URL.to_owned());
             server::prepare_data_dir(&database_url)?;
-            let output =
-                cli::run_user_command(command, &database_url, std::io::stdin().lock()).await?;
+            let rules = server::config::password_rules_from_env()?;
+            let stdin = std::io::stdin().lock();
+            let output = cli::run_user_command(command, &database_url, &rules, stdin).await?;
             println!("{output}");
             Ok(())
         }

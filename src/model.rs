@@ -92,6 +92,109 @@ impl Amr {
 }
 
 /// Why a session (refresh-token family) was ended before its expiry.
+/// Who may open an account (`SIGNUP_MODE`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignupMode {
+    /// Only operators add accounts (`jwt-auth user add`).
+    #[default]
+    Closed,
+    /// Administrators invite addresses; an invitation opens one account.
+    Invite,
+    /// Anyone may sign up and verify an address.
+    Open,
+}
+
+impl SignupMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Closed => "closed",
+            Self::Invite => "invite",
+            Self::Open => "open",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        [Self::Closed, Self::Invite, Self::Open]
+            .into_iter()
+            .find(|m| m.as_str() == name)
+    }
+}
+
+/// What a mail in the outbox is (its template).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MailKind {
+    /// "Confirm your address": a verification link after an open sign-up or a resend.
+    VerifyEmail,
+    /// "Confirm your new address": the link that makes a new address the account's.
+    ChangeEmail,
+    /// "You already have an account": a sign-up (or a new address) with an address in use.
+    AlreadyRegistered,
+    /// "Reset your password": the reset link.
+    ResetPassword,
+    /// "You are invited": the link that opens an account.
+    Invitation,
+    /// A security notice: something changed on the account (the mail says what).
+    Notice,
+}
+
+impl MailKind {
+    pub const ALL: [MailKind; 6] = [
+        Self::VerifyEmail,
+        Self::ChangeEmail,
+        Self::AlreadyRegistered,
+        Self::ResetPassword,
+        Self::Invitation,
+        Self::Notice,
+    ];
+
+    /// The stored name, which is also the template's file name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::VerifyEmail => "verify_email",
+            Self::ChangeEmail => "change_email",
+            Self::AlreadyRegistered => "already_registered",
+            Self::ResetPassword => "reset_password",
+            Self::Invitation => "invitation",
+            Self::Notice => "notice",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
+/// What this server offers that pages show links for. The server renders it into the page as
+/// plain text (`open reset`, `closed -`: see `Display`), so the first visit needs no JSON
+/// decoder to read it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteFeatures {
+    pub signup: SignupMode,
+    /// Whether mail is configured, so "Forgot your password?" can work.
+    pub password_reset: bool,
+}
+
+impl fmt::Display for SiteFeatures {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let reset = if self.password_reset { "reset" } else { "-" };
+        write!(f, "{} {reset}", self.signup.as_str())
+    }
+}
+
+impl std::str::FromStr for SiteFeatures {
+    type Err = &'static str;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (signup, reset) = text.split_once(' ').ok_or("no space")?;
+        Ok(Self {
+            signup: SignupMode::parse(signup).ok_or("unknown sign-up mode")?,
+            password_reset: reset == "reset",
+        })
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::Type))]
 #[cfg_attr(feature = "ssr", sqlx(type_name = "text", rename_all = "snake_case"))]
@@ -115,6 +218,8 @@ pub enum RevokeReason {
     UserRemoved,
     /// The second factor was enabled, disabled or reset.
     MfaChanged,
+    /// A new password was set through a reset link.
+    PasswordReset,
 }
 
 impl RevokeReason {
@@ -130,6 +235,7 @@ impl RevokeReason {
             Self::RoleChanged => "role_changed",
             Self::UserRemoved => "user_removed",
             Self::MfaChanged => "mfa_changed",
+            Self::PasswordReset => "password_reset",
         }
     }
 }
@@ -206,11 +312,33 @@ pub enum EventKind {
     MfaReset,
     /// A recovery code was spent at login.
     RecoveryCodeUsed,
+    /// An account was opened by its user (open sign-up or an invitation).
+    SignedUp,
+    /// A link to verify an address was sent (sign-up, a resend, a new address).
+    VerificationSent,
+    /// A user proved an address is theirs (it is now the account's).
+    EmailVerified,
+    /// A user asked to change their address (it changes once verified).
+    EmailChangeRequested,
+    /// A password-reset link was sent to the account's address.
+    PasswordResetRequested,
+    /// A password was set through a reset link (every session ended).
+    PasswordReset,
+    /// A user deleted their own account (its sessions ended).
+    AccountDeleted,
+    /// A user downloaded their data.
+    DataExported,
+    /// An administrator invited an address (the event names the address).
+    InvitationCreated,
+    /// An administrator withdrew an invitation (the event names its id).
+    InvitationRevoked,
+    /// A security notice was mailed to the account's address (`detail` says which).
+    NoticeSent,
 }
 
 impl EventKind {
     /// Every kind, for filters.
-    pub const ALL: [EventKind; 24] = [
+    pub const ALL: [EventKind; 35] = [
         Self::LoginSuccess,
         Self::LoginFailure,
         Self::LoginThrottled,
@@ -235,6 +363,17 @@ impl EventKind {
         Self::MfaDisabled,
         Self::MfaReset,
         Self::RecoveryCodeUsed,
+        Self::SignedUp,
+        Self::VerificationSent,
+        Self::EmailVerified,
+        Self::EmailChangeRequested,
+        Self::PasswordResetRequested,
+        Self::PasswordReset,
+        Self::AccountDeleted,
+        Self::DataExported,
+        Self::InvitationCreated,
+        Self::InvitationRevoked,
+        Self::NoticeSent,
     ];
 
     /// The stored and wire name, e.g. `login_success`.
@@ -264,6 +403,17 @@ impl EventKind {
             Self::MfaDisabled => "mfa_disabled",
             Self::MfaReset => "mfa_reset",
             Self::RecoveryCodeUsed => "recovery_code_used",
+            Self::SignedUp => "signed_up",
+            Self::VerificationSent => "verification_sent",
+            Self::EmailVerified => "email_verified",
+            Self::EmailChangeRequested => "email_change_requested",
+            Self::PasswordResetRequested => "password_reset_requested",
+            Self::PasswordReset => "password_reset",
+            Self::AccountDeleted => "account_deleted",
+            Self::DataExported => "data_exported",
+            Self::InvitationCreated => "invitation_created",
+            Self::InvitationRevoked => "invitation_revoked",
+            Self::NoticeSent => "notice_sent",
         }
     }
 
@@ -293,6 +443,7 @@ mod tests {
             RevokeReason::RoleChanged,
             RevokeReason::UserRemoved,
             RevokeReason::MfaChanged,
+            RevokeReason::PasswordReset,
         ] {
             assert_eq!(serde_json::to_value(reason).unwrap(), reason.as_str());
         }
@@ -304,5 +455,19 @@ mod tests {
             assert_eq!(EventKind::parse(kind.as_str()), Some(kind));
         }
         assert_eq!(EventKind::parse("nope"), None);
+    }
+
+    #[test]
+    fn site_features_read_back_from_their_text() {
+        for signup in [SignupMode::Closed, SignupMode::Invite, SignupMode::Open] {
+            for password_reset in [false, true] {
+                let features = SiteFeatures {
+                    signup,
+                    password_reset,
+                };
+                assert_eq!(features.to_string().parse(), Ok(features));
+            }
+        }
+        assert!("sometimes reset".parse::<SiteFeatures>().is_err());
     }
 }

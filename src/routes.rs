@@ -8,6 +8,10 @@
 //! | `/secret-random-number` | logged in      | → `/login` (code not loaded)                      |
 //! | `/account`              | logged in      | → `/login` (code not loaded)                      |
 //! | `/admin`                | role `admin`   | → `/login`; a `user` gets a 403 page (code not loaded) |
+//! | `/signup`               | –              | (sign-up, or an invitation's link: `?invite=`)    |
+//! | `/verify-email`         | –              | (a verification link: `?token=`)                  |
+//! | `/forgot-password`      | –              | (asks for a reset link)                           |
+//! | `/reset-password`       | –              | (a reset link: `?token=`)                         |
 
 /// The start page: redirects to [`LOGIN`] or [`HOME`].
 pub const ROOT: &str = "/";
@@ -19,5 +23,13 @@ pub const SECRET: &str = "/secret-random-number";
 pub const ACCOUNT: &str = "/account";
 /// Accounts and the audit log, for administrators.
 pub const ADMIN: &str = "/admin";
+/// Opening an account (and where an invitation's link points).
+pub const SIGNUP: &str = "/signup";
+/// Where a verification link points.
+pub const VERIFY_EMAIL: &str = "/verify-email";
+/// Asking for a reset link.
+pub const FORGOT_PASSWORD: &str = "/forgot-password";
+/// Where a reset link points.
+pub const RESET_PASSWORD: &str = "/reset-password";
 /// Where a logged-in visitor of `/` or `/login` is sent.
 pub const HOME: &str = SECRET;

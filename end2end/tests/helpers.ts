@@ -1,6 +1,8 @@
 import { expect, type Page, type Request } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 
 export const SECRET_PATH = '/secret-random-number';
 export const STORAGE_KEY = 'jwt-auth.session';
@@ -123,10 +125,12 @@ export function dbRun(sql: string, ...params: string[]) {
  * Creates an account with the real command line (`jwt-auth user add`) in the test server's
  * database, so a test can change it without touching the demo accounts other tests use.
  */
-export function createUser(prefix: string, role: 'user' | 'admin' = 'user') {
+export function createUser(prefix: string, role: 'user' | 'admin' = 'user', email?: string) {
   const username = `${prefix}-${Date.now().toString(36)}${Math.floor(Math.random() * 1000)}`;
-  const password = `${username} long passphrase`;
-  execFileSync('../target/debug/jwt-auth', ['user', 'add', username, '--role', role], {
+  // Random enough for the strength rules (zxcvbn), whatever the username.
+  const password = `${randomBytes(6).toString('hex')} lantern meadow`;
+  const args = ['user', 'add', username, '--role', role, ...(email ? ['--email', email] : [])];
+  execFileSync('../target/debug/jwt-auth', args, {
     input: `${password}\n`,
     env: { ...process.env, DATABASE_URL: `sqlite://${process.env.E2E_DB}?mode=rwc`, RUST_LOG: 'off' },
   });
@@ -162,4 +166,69 @@ export function totpCode(secret: string, offset = 0): string {
   const binary =
     ((digest[at] & 0x7f) << 24) | (digest[at + 1] << 16) | (digest[at + 2] << 8) | digest[at + 3];
   return String(binary % 1_000_000).padStart(6, '0');
+}
+
+/** One mail the test SMTP server received, decoded. */
+export interface Mail {
+  to: string;
+  subject: string;
+  text: string;
+}
+
+/** Decodes a MIME part's body by its Content-Transfer-Encoding. */
+function decodePart(headers: string, body: string): string {
+  const encoding = /content-transfer-encoding:\s*([\w-]+)/i.exec(headers)?.[1]?.toLowerCase();
+  if (encoding === 'base64') return Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8');
+  if (encoding === 'quoted-printable') {
+    const bytes = body
+      .replace(/=\r?\n/g, '')
+      .replace(/=([0-9A-F]{2})/gi, (_, hex) => String.fromCharCode(parseInt(hex, 16)));
+    return Buffer.from(bytes, 'latin1').toString('utf8');
+  }
+  return body;
+}
+
+/** Reads a message file: its To, Subject and plain-text part. */
+function parseMail(raw: string): Mail {
+  const [head, ...rest] = raw.split(/\r?\n\r?\n/);
+  const unfolded = head.replace(/\r?\n[ \t]+/g, ' ');
+  const header = (name: string) =>
+    new RegExp(`^${name}:\\s*(.*)$`, 'im').exec(unfolded)?.[1]?.trim() ?? '';
+  const body = rest.join('\n\n');
+  const boundary = /boundary="?([^";]+)"?/i.exec(unfolded)?.[1];
+  let text = decodePart(unfolded, body);
+  if (boundary) {
+    for (const part of body.split(`--${boundary}`)) {
+      const [partHead, ...partBody] = part.replace(/^\r?\n/, '').split(/\r?\n\r?\n/);
+      if (/content-type:\s*text\/plain/i.test(partHead)) {
+        text = decodePart(partHead, partBody.join('\n\n'));
+      }
+    }
+  }
+  return { to: header('To'), subject: header('Subject'), text };
+}
+
+/** Every mail received so far. */
+export function mails(): Mail[] {
+  const dir = path.join(process.env.E2E_MAILDIR!, 'new');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).map((name) => parseMail(readFileSync(path.join(dir, name), 'utf8')));
+}
+
+/** Waits (polling the maildir) for a mail to `to` whose subject contains `subject`. */
+export async function waitForMail(to: string, subject: string, timeout = 15_000): Promise<Mail> {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const found = mails().find((m) => m.to.includes(to) && m.subject.includes(subject));
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`no mail to ${to} about "${subject}"`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** The first link in a mail's text that starts with `prefix`. */
+export function linkIn(mail: Mail, prefix: string): string {
+  const start = mail.text.indexOf(prefix);
+  if (start < 0) throw new Error(`no link to ${prefix} in: ${mail.text}`);
+  return mail.text.slice(start).split(/\s/)[0];
 }

@@ -11,6 +11,10 @@
 //! | `POST /api/account/mfa/totp/setup`        | –                                        | 200 [`TotpSetupResponse`] |
 //! | `POST /api/account/mfa/totp/enable`       | `{"code"}`                               | 200 [`RecoveryCodesResponse`], other sessions ended |
 //! | `POST /api/account/mfa/totp/disable`      | `{"password","code"}`                    | 204, other sessions ended |
+//! | `GET /api/account/profile`                | –                                        | 200 [`ProfileResponse`] |
+//! | `POST /api/account/email`                 | `{"email"}` (recent authentication)      | 202 `verification_sent` |
+//! | `POST /api/account/delete`                | `{"password"}` (recent authentication)   | 204, every session ended |
+//! | `GET /api/account/export`                 | –                                        | 200 [`ExportResponse`], as an attachment |
 
 use crate::api::{codec::NoContent, ApiError, Secret};
 use crate::client::AuthClient;
@@ -120,4 +124,62 @@ pub async fn totp_enable(code: Secret) -> Result<RecoveryCodesResponse, ApiError
 #[server(prefix = "/api", endpoint = "account/mfa/totp/disable", input = Json, output = NoContent, client = AuthClient)]
 pub async fn totp_disable(password: Secret, code: Secret) -> Result<(), ApiError> {
     crate::server::handlers::totp_disable(password, code).await
+}
+
+/// Body of `GET /api/account/profile` (`created_at` in Unix seconds).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileResponse {
+    pub username: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub role: crate::model::Role,
+    pub created_at: i64,
+}
+
+/// One session in a data export, live or ended (no token material).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportedSession {
+    pub session_id: String,
+    pub created_at: i64,
+    pub last_used_at: i64,
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+    pub revoked_reason: Option<String>,
+    pub ip: Option<String>,
+    pub last_ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub refresh_count: i64,
+}
+
+/// Body of `GET /api/account/export`: everything stored about the user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportResponse {
+    pub profile: ProfileResponse,
+    pub sessions: Vec<ExportedSession>,
+    /// The user's own audit events, newest first.
+    pub events: Vec<crate::api::admin::EventView>,
+}
+
+/// The user's profile.
+#[server(prefix = "/api", endpoint = "account/profile", input = GetUrl, output = Json, client = AuthClient)]
+pub async fn profile() -> Result<ProfileResponse, ApiError> {
+    crate::server::handlers::accounts::profile().await
+}
+
+/// Asks for a new address: a link to it (it changes once used), a notice to the old one.
+#[server(prefix = "/api", endpoint = "account/email", input = Json, output = Json, client = AuthClient)]
+pub async fn change_email(email: String) -> Result<crate::api::signup::StatusResponse, ApiError> {
+    crate::server::handlers::accounts::change_email(email).await
+}
+
+/// Deletes the account (the password again); every session ends, the audit log stays.
+#[server(prefix = "/api", endpoint = "account/delete", input = Json, output = NoContent, client = AuthClient)]
+pub async fn delete_account(password: Secret) -> Result<(), ApiError> {
+    crate::server::handlers::accounts::delete_account(password).await
+}
+
+/// Everything stored about the user, as a JSON attachment.
+#[server(prefix = "/api", endpoint = "account/export", input = GetUrl, output = Json, client = AuthClient)]
+pub async fn export_account() -> Result<ExportResponse, ApiError> {
+    crate::server::handlers::accounts::export_account().await
 }

@@ -9,6 +9,11 @@
 //! | `POST /api/admin/users/revoke-sessions`  | `{"username"}`            | 204 |
 //! | `POST /api/admin/users/mfa-reset`        | `{"username"}`            | 204 (409 `mfa_not_enabled`) |
 //! | `GET /api/admin/events?cursor=&username=&kind=` | –                  | 200 [`EventsResponse`] |
+//! | `POST /api/admin/invitations`            | `{"email","role"}`        | 201 [`InvitationView`] + the invitation mail |
+//! | `GET /api/admin/invitations`             | –                         | 200 [`InvitationsResponse`] (pending) |
+//! | `POST /api/admin/invitations/revoke`     | `{"id"}`                  | 204 |
+//! | `GET /api/admin/mail/failed`             | –                         | 200 [`FailedMailResponse`] |
+//! | `POST /api/admin/mail/retry`             | `{"id"}`                  | 204 |
 
 use crate::api::{codec::NoContent, ApiError};
 use crate::client::AuthClient;
@@ -29,6 +34,8 @@ pub struct UserView {
     pub sessions: u32,
     /// TOTP is on.
     pub totp_enabled: bool,
+    pub email: Option<String>,
+    pub email_verified: bool,
 }
 
 /// Body of `GET /api/admin/users`.
@@ -47,6 +54,9 @@ pub struct EventView {
     pub user_agent: Option<String>,
     /// Who did it, when not the user themself (an administrator, `cli`).
     pub actor: Option<String>,
+    /// A word saying more (which notice, how an account was opened).
+    #[serde(default)]
+    pub detail: Option<String>,
 }
 
 /// Body of `GET /api/admin/events`: 50 events, newest first, and the cursor of the next page
@@ -95,4 +105,70 @@ pub async fn admin_events(
 #[server(prefix = "/api", endpoint = "admin/users/mfa-reset", input = Json, output = NoContent, client = AuthClient)]
 pub async fn reset_user_mfa(username: String) -> Result<(), ApiError> {
     crate::server::handlers::reset_user_mfa(username).await
+}
+
+/// An invitation (times in Unix seconds).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationView {
+    pub id: String,
+    pub email: String,
+    pub role: Role,
+    pub expires_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+}
+
+/// Body of `GET /api/admin/invitations`: the pending ones, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationsResponse {
+    pub invitations: Vec<InvitationView>,
+}
+
+/// A mail that could not be delivered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedMailView {
+    pub id: i64,
+    pub kind: String,
+    pub recipient: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+}
+
+/// Body of `GET /api/admin/mail/failed`: newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedMailResponse {
+    pub mails: Vec<FailedMailView>,
+}
+
+/// Invites an address to open one account with a role.
+#[server(prefix = "/api", endpoint = "admin/invitations", input = Json, output = Json, client = AuthClient)]
+pub async fn invite(email: String, role: Role) -> Result<InvitationView, ApiError> {
+    crate::server::handlers::accounts::invite(email, role).await
+}
+
+/// The pending invitations.
+#[server(prefix = "/api", endpoint = "admin/invitations", input = GetUrl, output = Json, client = AuthClient)]
+pub async fn invitations() -> Result<InvitationsResponse, ApiError> {
+    crate::server::handlers::accounts::invitations().await
+}
+
+/// Withdraws a pending invitation.
+#[server(prefix = "/api", endpoint = "admin/invitations/revoke", input = Json, output = NoContent, client = AuthClient)]
+pub async fn revoke_invitation(id: String) -> Result<(), ApiError> {
+    crate::server::handlers::accounts::revoke_invitation(id).await
+}
+
+/// The mails that could not be delivered.
+#[server(prefix = "/api", endpoint = "admin/mail/failed", input = GetUrl, output = Json, client = AuthClient)]
+pub async fn failed_mail() -> Result<FailedMailResponse, ApiError> {
+    crate::server::handlers::accounts::failed_mail().await
+}
+
+/// Queues a failed mail again.
+#[server(prefix = "/api", endpoint = "admin/mail/retry", input = Json, output = NoContent, client = AuthClient)]
+pub async fn retry_mail(id: i64) -> Result<(), ApiError> {
+    crate::server::handlers::accounts::retry_mail(id).await
 }

@@ -49,6 +49,14 @@ pub enum ErrorCode {
     MfaAlreadyEnabled,
     /// No second factor is enabled.
     MfaNotEnabled,
+    /// Sign-up is not open (`SIGNUP_MODE`), or needs an invitation.
+    SignupClosed,
+    /// A new account's username is taken (usernames are public; addresses never are).
+    UsernameTaken,
+    /// A mail link (verification, reset, invitation) that is unknown, used or expired.
+    InvalidLink,
+    /// The right password for an account whose address is not verified yet.
+    EmailNotVerified,
     /// The body is not valid JSON.
     MalformedJson,
     /// The body is JSON but not the expected shape (missing or mistyped fields).
@@ -82,9 +90,14 @@ impl ErrorCode {
             | Self::MissingToken
             | Self::InvalidToken
             | Self::TokenExpired => StatusCode::UNAUTHORIZED,
-            Self::Forbidden | Self::AccountLocked | Self::WrongPassword | Self::ReauthRequired => {
-                StatusCode::FORBIDDEN
-            }
+            Self::Forbidden
+            | Self::AccountLocked
+            | Self::WrongPassword
+            | Self::ReauthRequired
+            | Self::SignupClosed
+            | Self::EmailNotVerified => StatusCode::FORBIDDEN,
+            Self::InvalidLink => StatusCode::BAD_REQUEST,
+            Self::UsernameTaken => StatusCode::CONFLICT,
             Self::WeakPassword | Self::InvalidCode => StatusCode::UNPROCESSABLE_ENTITY,
             Self::LastAdmin | Self::MfaAlreadyEnabled | Self::MfaNotEnabled => StatusCode::CONFLICT,
             Self::InvalidChallenge => StatusCode::UNAUTHORIZED,
@@ -120,6 +133,10 @@ impl ErrorCode {
             Self::InvalidChallenge => "invalid_challenge",
             Self::MfaAlreadyEnabled => "mfa_already_enabled",
             Self::MfaNotEnabled => "mfa_not_enabled",
+            Self::SignupClosed => "signup_closed",
+            Self::UsernameTaken => "username_taken",
+            Self::InvalidLink => "invalid_link",
+            Self::EmailNotVerified => "email_not_verified",
             Self::MalformedJson => "malformed_json",
             Self::InvalidRequest => "invalid_request",
             Self::PayloadTooLarge => "payload_too_large",
@@ -158,6 +175,14 @@ impl ErrorCode {
             Self::InvalidChallenge => "The login has expired. Please enter your password again.",
             Self::MfaAlreadyEnabled => "Two-factor authentication is already on.",
             Self::MfaNotEnabled => "Two-factor authentication is not on.",
+            Self::SignupClosed => "Sign-up is closed here. Ask an administrator for an invitation.",
+            Self::UsernameTaken => "That username is taken. Please choose another.",
+            Self::InvalidLink => {
+                "This link is not valid: it may have been used already or expired. Ask for a new one."
+            }
+            Self::EmailNotVerified => {
+                "Please verify your e-mail address first: follow the link we sent you."
+            }
             Self::MalformedJson => "The request body is not valid JSON.",
             Self::InvalidRequest => "The request body does not have the expected fields.",
             Self::PayloadTooLarge => "The request body is too large.",
@@ -303,6 +328,10 @@ mod tests {
             ErrorCode::InvalidChallenge,
             ErrorCode::MfaAlreadyEnabled,
             ErrorCode::MfaNotEnabled,
+            ErrorCode::SignupClosed,
+            ErrorCode::UsernameTaken,
+            ErrorCode::InvalidLink,
+            ErrorCode::EmailNotVerified,
             ErrorCode::MalformedJson,
             ErrorCode::InvalidRequest,
             ErrorCode::PayloadTooLarge,

@@ -10,7 +10,7 @@
 //! | `GET /api/secret-number` | `Authorization: Bearer <jwt>`   | 200 [`SecretNumberResponse`]       |
 //!
 //! The account endpoints (`/api/account/…`) are in [`account`], the admin endpoints
-//! (`/api/admin/…`) in [`admin`].
+//! (`/api/admin/…`) in [`admin`], sign-up and password recovery in [`signup`].
 //!
 //! The bodies live in `server::handlers`; errors are [`ApiError`] bodies whose HTTP status,
 //! `WWW-Authenticate` and `Retry-After` headers are derived from the error code in one place
@@ -20,6 +20,7 @@ pub mod account;
 pub mod admin;
 pub mod codec;
 pub mod error;
+pub mod signup;
 
 pub use crate::model::Role;
 pub use error::{ApiError, ErrorCode};

@@ -49,9 +49,25 @@ pub enum AuthError {
     /// A sensitive change, and the access token's authentication is not recent enough.
     #[error("this needs a recent authentication")]
     ReauthRequired,
-    /// A new password that breaks the rules (see `accounts::check_new_password`).
+    /// A new password that breaks the rules (see `password_rules`); says why, in words a
+    /// person can act on.
     #[error("{0}")]
-    WeakPassword(&'static str),
+    WeakPassword(String),
+    /// Sign-up is closed, or needs an invitation (`SIGNUP_MODE`).
+    #[error("sign-up is closed")]
+    SignupClosed,
+    /// A mail link that is unknown, used or expired.
+    #[error("the link is not valid")]
+    InvalidLink,
+    /// The right password for an account whose address is not verified yet.
+    #[error("the e-mail address is not verified")]
+    EmailNotVerified,
+    /// Mail is not configured, so this flow (a password reset) is not offered.
+    #[error("mail is not configured")]
+    MailNotConfigured,
+    /// An e-mail address that is not one.
+    #[error("{0}")]
+    InvalidEmail(&'static str),
     /// A session or account that does not exist (or is not the caller's to see).
     #[error("not found")]
     NotFound,

@@ -15,6 +15,7 @@
 
 use crate::auth::accounts::{Username, UsernameError, MAX_PASSWORD_LEN};
 use crate::auth::device::DeviceId;
+use crate::auth::outbox::Notice;
 use crate::auth::rate_limit::limit_key;
 use crate::auth::sessions::SessionUser;
 use crate::auth::throttle::Secret;
@@ -91,6 +92,11 @@ impl Auth {
                 self.db.record_event(event(EventKind::LoginLocked)).await?;
                 return Err(AuthError::AccountLocked);
             }
+            // An open sign-up whose address is not proven yet (told only after the right
+            // password, so it reveals nothing the password did not).
+            if user.email.is_some() && user.email_verified_at.is_none() {
+                return Err(AuthError::EmailNotVerified);
+            }
             if let Some(outcome) = self
                 .after_password(&user, client, device.as_ref(), now)
                 .await?
@@ -153,6 +159,9 @@ impl Auth {
         tracing::info!(username = ?user.username, "login succeeded");
         let mut signed_in = self.sign_in(session_user, issued, now)?;
         signed_in.device_cookie = self.device_keys.issue(user.id, device);
+        if device.is_none() {
+            self.notify(user, Notice::NewDevice, Some(client)).await;
+        }
         Ok(Some(LoginOutcome::SignedIn(signed_in)))
     }
 }

@@ -15,6 +15,7 @@
 
 use crate::auth::accounts::Username;
 use crate::auth::admin::{Acting, Admin};
+use crate::auth::outbox::Notice;
 use crate::auth::secret_box::Sealed;
 use crate::auth::self_service::Caller;
 use crate::auth::sessions::SessionUser;
@@ -217,6 +218,8 @@ impl Auth {
             .ok_or(AuthError::InvalidInput("Start the set-up first.".into()))?;
         self.forget_sessions(ended);
         tracing::info!(username = ?caller.username, "TOTP enabled");
+        self.notify_user(caller.user_id, Notice::MfaEnabled, Some(client))
+            .await;
         Ok(codes)
     }
 
@@ -244,7 +247,9 @@ impl Auth {
             .await?;
         let now = attempt.now();
         let factor = parse_factor(code);
-        let right = attempt.password(password, Some(user.password_hash)).await?
+        let right = attempt
+            .password(password, Some(user.password_hash.clone()))
+            .await?
             && self
                 .check_second_factor(attempt.counted(), user.id, &factor, now)
                 .await?;
@@ -263,6 +268,7 @@ impl Auth {
             .unwrap_or_default();
         self.forget_sessions(ended);
         tracing::info!(username = ?caller.username, "TOTP disabled");
+        self.notify(&user, Notice::MfaDisabled, Some(client)).await;
         Ok(())
     }
 
@@ -365,7 +371,8 @@ impl Auth {
             return Err(AuthError::InvalidChallenge);
         }
         attempt.succeeded().await?;
-        if matches!(factor, SecondFactor::RecoveryCode(_)) {
+        let recovery = matches!(factor, SecondFactor::RecoveryCode(_));
+        if recovery {
             self.db
                 .record_event(event(EventKind::RecoveryCodeUsed))
                 .await?;
@@ -386,6 +393,15 @@ impl Auth {
         signed_in.device_cookie = self
             .device_keys
             .issue(signed_in.user.user_id, device.as_ref());
+        let user_id = signed_in.user.user_id;
+        if recovery {
+            self.notify_user(user_id, Notice::RecoveryCodeUsed, Some(client))
+                .await;
+        }
+        if device.is_none() {
+            self.notify_user(user_id, Notice::NewDevice, Some(client))
+                .await;
+        }
         Ok(signed_in)
     }
 }

@@ -13,6 +13,13 @@
 //! | `mfa.rs`        | the second step, TOTP enrolment, turning it off, an admin's reset   |
 //! | `sessions.rs`   | starting, refreshing ([`Auth::refresh`]), ending ([`Auth::logout`]) and peeking at sessions |
 //! | `self_service.rs` | a user's own sessions and password                               |
+//! | `profile.rs`    | a user's profile, new address, data export, deleting the account   |
+//! | `signup.rs`     | opening accounts: open sign-up, invitations, verifying addresses   |
+//! | `recovery.rs`   | "forgot password": the reset link and the new password             |
+//! | `invitations.rs` | invitations and undelivered mail, for administrators             |
+//! | `outbox.rs`     | what is mailed (letters, security notices) and the delivery queue  |
+//! | `email.rs`      | e-mail addresses and the mail flows' policy                        |
+//! | `password_rules.rs` | the rules every new password follows (length, zxcvbn, breached list) |
 //! | `reauth.rs`     | [`Auth::reauthenticate`] and the recent-authentication check of sensitive changes |
 //! | `device.rs`     | device cookies (their keys live in `Auth`)                         |
 //! | `admin.rs`      | the admin area: accounts, locks, roles, the audit log              |
@@ -31,19 +38,26 @@ pub mod admin;
 pub mod bearer;
 pub mod clock;
 pub mod device;
+pub mod email;
 mod error;
+pub mod invitations;
 pub mod jwt;
 pub mod login;
 pub mod mfa;
+pub mod outbox;
 pub mod password;
+pub mod password_rules;
+pub mod profile;
 pub mod rate_limit;
 pub mod reauth;
+pub mod recovery;
 pub mod refresh_token;
 pub mod retention;
 pub mod revocation;
 pub mod secret_box;
 pub mod self_service;
 pub mod sessions;
+pub mod signup;
 pub mod throttle;
 pub mod totp;
 
@@ -52,8 +66,10 @@ pub use error::{AuthError, RefreshRefusal};
 use crate::db::Db;
 use clock::Clock;
 use device::DeviceKeys;
+use email::MailPolicy;
 use jwt::{Claims, JwtKeys, NamedKey, Subject, TokenSettings};
 use password::{HashingPolicy, PasswordHasher};
+use password_rules::PasswordRules;
 use rate_limit::{LoginRateLimiter, RatePolicy};
 use refresh_token::{ChildKey, ChildKeys};
 use retention::RetentionPolicy;
@@ -73,6 +89,8 @@ pub struct Settings {
     pub login_rate: RatePolicy,
     pub hashing: HashingPolicy,
     pub retention: RetentionPolicy,
+    pub password_rules: PasswordRules,
+    pub mail: MailPolicy,
 }
 
 /// Storage, keys, policies, the revocation set and the clock: everything a step needs.
@@ -95,6 +113,12 @@ pub struct Auth {
     /// Sessions revoked recently enough that their access tokens could still be unexpired.
     revoked: RevokedSessions,
     clock: Clock,
+    /// What every new password must be.
+    rules: PasswordRules,
+    /// Sign-up and the mail flows.
+    mail: MailPolicy,
+    /// Signalled when mail is queued, so the delivery worker need not wait for its timer.
+    mail_wakeup: std::sync::Arc<tokio::sync::Notify>,
 }
 
 /// A successful login or refresh: who, a new access token, and the refresh token for the cookie.
@@ -153,6 +177,9 @@ impl Auth {
             device_keys: DeviceKeys::derive(keys.iter().map(|k| k.secret)),
             revoked: RevokedSessions::default(),
             clock: Clock::default(),
+            rules: settings.password_rules,
+            mail: settings.mail,
+            mail_wakeup: Default::default(),
         })
     }
 

@@ -6,7 +6,8 @@
 //! sessions (with their tokens) that expired, went idle or were revoked more than
 //! `SESSION_RETENTION_DAYS` ago; revocations no access token can need any more; login-failure
 //! counters whose window has passed; second-step challenges that expired; audit events older
-//! than `AUDIT_RETENTION_DAYS`.
+//! than `AUDIT_RETENTION_DAYS`; mail links a day after they were used or expired, sent mails a
+//! day after they went out, and mails that failed for good after 30 days.
 
 use crate::auth::{Auth, AuthError};
 use crate::db::{Pruned, Retention};
@@ -36,6 +37,8 @@ impl Auth {
             revocations_before: now - self.revocation_horizon_secs(),
             events_before: now - self.retention.audit_days * DAY_SECS,
             failures_before: now - self.throttle.longest_window_secs(),
+            mail_before: now - DAY_SECS,
+            failed_mail_before: now - 30 * DAY_SECS,
             now,
             batch: BATCH,
         }

@@ -1,8 +1,9 @@
 //! What a logged-in user does to their own account: see and end their sessions, change their
 //! password. Every step acts for the user and session named by a verified access token.
 
-use crate::auth::accounts::check_new_password;
 use crate::auth::jwt::Claims;
+use crate::auth::outbox::Notice;
+use crate::auth::password_rules::Owner;
 use crate::auth::throttle::Secret;
 use crate::auth::{Auth, AuthError};
 use crate::db::{Actor, Liveness, NewEvent, SessionRow, UsernameKey};
@@ -136,18 +137,25 @@ impl Auth {
                 "Enter the current password and a new one.".into(),
             ));
         }
-        check_new_password(&caller.username, &new)?;
-        let mut attempt = self
-            .attempt(&caller.username, client, Secret::Password, None)
-            .await?;
-        let now = attempt.now();
         let user = self
             .db
             .find_user(&UsernameKey::of(&caller.username))
             .await?
             .filter(|u| u.id == caller.user_id)
             .ok_or(AuthError::NotFound)?;
-        if !attempt.password(current, Some(user.password_hash)).await? {
+        let owner = Owner {
+            username: &user.username,
+            email: user.email.as_deref(),
+        };
+        self.rules.check(&new, owner).await?;
+        let mut attempt = self
+            .attempt(&caller.username, client, Secret::Password, None)
+            .await?;
+        let now = attempt.now();
+        if !attempt
+            .password(current, Some(user.password_hash.clone()))
+            .await?
+        {
             attempt.failed();
             let event = caller.event(EventKind::PasswordChangeFailure, client, now);
             self.db.record_event(event).await?;
@@ -162,6 +170,8 @@ impl Auth {
             .await?;
         self.forget_sessions(ended);
         tracing::info!(username = ?caller.username, "password changed");
+        self.notify(&user, Notice::PasswordChanged, Some(client))
+            .await;
         Ok(())
     }
 }

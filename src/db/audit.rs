@@ -30,6 +30,8 @@ pub struct NewEvent<'a> {
     pub client: Option<&'a ClientInfo>,
     pub actor: Actor<'a>,
     pub at: i64,
+    /// A short, non-secret word saying more (which notice, which link).
+    pub detail: Option<&'static str>,
 }
 
 impl<'a> NewEvent<'a> {
@@ -42,6 +44,15 @@ impl<'a> NewEvent<'a> {
             client: None,
             actor,
             at,
+            detail: None,
+        }
+    }
+
+    /// With a word saying more (never a secret).
+    pub fn detail(self, detail: &'static str) -> Self {
+        Self {
+            detail: Some(detail),
+            ..self
         }
     }
 
@@ -91,6 +102,7 @@ pub struct EventRow {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub actor: Option<String>,
+    pub detail: Option<String>,
 }
 
 /// Which audit events to list: older than `before_id` (the cursor), optionally one user's or
@@ -112,11 +124,12 @@ pub trait AuditStore: Send + Sync {
     async fn list_events(&self, filter: EventFilter, limit: u32) -> Result<Vec<EventRow>, DbError>;
 }
 
-const INSERT_EVENT: &str =
-    "INSERT INTO auth_events (at, kind, username, username_key, family_id, ip, user_agent, actor)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+const INSERT_EVENT: &str = "INSERT INTO auth_events
+         (at, kind, username, username_key, family_id, ip, user_agent, actor, detail)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
-const LIST_EVENTS: &str = "SELECT id, at, kind, username, ip, user_agent, actor FROM auth_events
+const LIST_EVENTS: &str = "SELECT id, at, kind, username, ip, user_agent, actor, detail
+     FROM auth_events
      WHERE ($1 IS NULL OR id < $1)
        AND ($2 IS NULL OR username_key = $2)
        AND ($3 IS NULL OR kind = $3)
@@ -138,6 +151,7 @@ pub(crate) async fn record<DB: Driver>(
         event.ip(),
         event.user_agent(),
         event.actor(),
+        event.detail,
     ))
     .await?;
     Ok(())

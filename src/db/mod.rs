@@ -8,6 +8,8 @@
 //! | `revocations` | the record of revoked sessions other processes read          | [`RevocationStore`]|
 //! | `throttle`    | login-failure counters                                       | [`ThrottleStore`]  |
 //! | `mfa`         | TOTP factors, recovery codes, second-step challenges         | [`MfaStore`]       |
+//! | `links`       | single-use mail links and the flows they finish (sign-up, reset) | [`LinkStore`] |
+//! | `outbox`      | mails to deliver, claimed by workers                         | [`OutboxStore`]    |
 //! | `audit`       | the audit log and who acted ([`Actor`])                      | [`AuditStore`]     |
 //! | `retention`   | deleting what has expired, in batches                        | [`RetentionStore`] |
 //! | `rules`       | business rules the steps apply inside their transactions (the last admin) | |
@@ -23,7 +25,9 @@
 
 mod audit;
 pub mod engine;
+mod links;
 mod mfa;
+mod outbox;
 pub mod postgres;
 mod retention;
 mod revocations;
@@ -34,13 +38,19 @@ mod throttle;
 mod users;
 
 pub use audit::{Actor, AuditStore, EventFilter, EventRow, NewEvent};
+pub use links::{
+    Accepted, InvitationRow, LinkPurpose, LinkStore, NewLink, Reset, SignUp, Verified,
+};
 pub use mfa::{ChallengeRow, MfaStore, TotpFactorRow};
+pub use outbox::{ClaimedMail, FailedMail, NewMail, OutboxCounts, OutboxStore};
 pub use retention::{Pruned, Retention, RetentionStore};
 pub use revocations::{FeedEvent, RevocationFeed, RevocationStore, RevokedSession};
-pub use sessions::{Liveness, NewSession, Rotation, SessionRow, SessionStore, SessionTokenRow};
+pub use sessions::{
+    Liveness, NewSession, Rotation, SessionRecord, SessionRow, SessionStore, SessionTokenRow,
+};
 pub use throttle::{Counter, Subject, ThrottleScope, ThrottleStore};
 pub use users::{
-    AccountChange, AccountEdit, NewUser, UserRow, UserStore, UserSummary, UsernameKey,
+    AccountChange, AccountEdit, EmailKey, NewUser, UserRow, UserStore, UserSummary, UsernameKey,
     USERNAME_KEY_FORM,
 };
 
@@ -53,6 +63,8 @@ pub trait Store:
     + RevocationStore
     + ThrottleStore
     + MfaStore
+    + LinkStore
+    + OutboxStore
     + AuditStore
     + RetentionStore
     + Send
@@ -66,6 +78,8 @@ impl<T> Store for T where
         + RevocationStore
         + ThrottleStore
         + MfaStore
+        + LinkStore
+        + OutboxStore
         + AuditStore
         + RetentionStore
         + Send

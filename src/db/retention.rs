@@ -18,6 +18,10 @@ pub struct Retention {
     pub events_before: i64,
     /// Failure counters whose window started before this (the longest window ago).
     pub failures_before: i64,
+    /// Sent mails, and mail links used or expired, before this.
+    pub mail_before: i64,
+    /// Mails that failed for good, queued before this (admins have seen them by then).
+    pub failed_mail_before: i64,
     pub now: i64,
     /// Rows per delete statement, so a pass never holds the write lock for long.
     pub batch: u32,
@@ -31,11 +35,18 @@ pub struct Pruned {
     pub login_failures: u64,
     pub events: u64,
     pub challenges: u64,
+    /// Mail links and outbox rows.
+    pub mail: u64,
 }
 
 impl Pruned {
     pub fn total(&self) -> u64 {
-        self.sessions + self.revocations + self.login_failures + self.events + self.challenges
+        self.sessions
+            + self.revocations
+            + self.login_failures
+            + self.events
+            + self.challenges
+            + self.mail
     }
 }
 
@@ -46,6 +57,7 @@ impl AddAssign for Pruned {
         self.login_failures += batch.login_failures;
         self.events += batch.events;
         self.challenges += batch.challenges;
+        self.mail += batch.mail;
     }
 }
 
@@ -74,6 +86,16 @@ const PRUNE_EVENTS: &str = "DELETE FROM auth_events WHERE id IN (
 const PRUNE_CHALLENGES: &str = "DELETE FROM mfa_challenges WHERE challenge_hash IN (
          SELECT challenge_hash FROM mfa_challenges WHERE expires_at < $2 LIMIT $1)";
 
+const PRUNE_LINKS: &str = "DELETE FROM mail_links WHERE token_hash IN (
+         SELECT token_hash FROM mail_links WHERE expires_at < $2
+         UNION SELECT token_hash FROM mail_links WHERE used_at < $2
+         LIMIT $1)";
+
+const PRUNE_OUTBOX: &str = "DELETE FROM mail_outbox WHERE id IN (
+         SELECT id FROM mail_outbox WHERE state = 'sent' AND sent_at < $2
+         UNION SELECT id FROM mail_outbox WHERE state = 'failed' AND created_at < $3
+         LIMIT $1)";
+
 #[async_trait::async_trait]
 impl<E: Engine> RetentionStore for Backend<E> {
     async fn prune(&self, r: Retention) -> Result<Pruned, DbError> {
@@ -93,6 +115,17 @@ impl<E: Engine> RetentionStore for Backend<E> {
                 .execute(stmt!(PRUNE_EVENTS, batch, r.events_before))
                 .await?,
             challenges: self.execute(stmt!(PRUNE_CHALLENGES, batch, r.now)).await?,
+            mail: self
+                .execute(stmt!(PRUNE_LINKS, batch, r.mail_before))
+                .await?
+                + self
+                    .execute(stmt!(
+                        PRUNE_OUTBOX,
+                        batch,
+                        r.mail_before,
+                        r.failed_mail_before
+                    ))
+                    .await?,
         })
     }
 }

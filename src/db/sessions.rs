@@ -64,6 +64,21 @@ pub struct SessionRow {
     pub user_agent: Option<String>,
 }
 
+/// A session, live or ended, as a data export lists it (no token material).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SessionRecord {
+    pub id: String,
+    pub created_at: i64,
+    pub last_used_at: i64,
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+    pub revoked_reason: Option<String>,
+    pub ip: Option<String>,
+    pub last_ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub refresh_count: i64,
+}
+
 /// When a session counts as live at `now`: not revoked, before its absolute expiry, used since
 /// `idle_since`.
 #[derive(Debug, Clone, Copy)]
@@ -145,6 +160,9 @@ pub trait SessionStore: Send + Sync {
     async fn list_sessions(&self, user_id: i64, live: Liveness)
         -> Result<Vec<SessionRow>, DbError>;
 
+    /// Every stored session of `user_id`, live or ended, newest first (a data export).
+    async fn session_records(&self, user_id: i64) -> Result<Vec<SessionRecord>, DbError>;
+
     /// Revokes one live session of `user_id` (another user's, or an ended one, is not found:
     /// `false`) and records `event`.
     async fn revoke_own_session(
@@ -217,6 +235,10 @@ const LIST_SESSIONS: &str =
     "SELECT id, created_at, last_used_at, ip, last_ip, user_agent FROM sessions
      WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 AND last_used_at > $3
      ORDER BY last_used_at DESC, created_at DESC";
+
+const SESSION_RECORDS: &str = "SELECT id, created_at, last_used_at, expires_at, revoked_at,
+            revoked_reason, ip, last_ip, user_agent, refresh_count
+     FROM sessions WHERE user_id = $1 ORDER BY created_at DESC, id";
 
 const REVOKE_OWN_SESSION: &str = "UPDATE sessions SET revoked_at = $1, revoked_reason = $2
      WHERE id = $3 AND user_id = $4 AND revoked_at IS NULL
@@ -382,6 +404,10 @@ impl<E: Engine> SessionStore for Backend<E> {
     ) -> Result<Vec<SessionRow>, DbError> {
         self.fetch_all(stmt!(LIST_SESSIONS, user_id, live.now, live.idle_since))
             .await
+    }
+
+    async fn session_records(&self, user_id: i64) -> Result<Vec<SessionRecord>, DbError> {
+        self.fetch_all(stmt!(SESSION_RECORDS, user_id)).await
     }
 
     async fn revoke_own_session(

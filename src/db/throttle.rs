@@ -25,6 +25,12 @@ pub enum ThrottleScope {
     /// Wrong second-factor codes of one account, from anywhere.
     #[sqlx(rename = "mfa_user")]
     SecondFactor,
+    /// Requests that send mail, from one address (every request counts, not only failures).
+    #[sqlx(rename = "mail_ip")]
+    MailAddress,
+    /// Mails requested for one recipient address, from anywhere.
+    #[sqlx(rename = "mail_to")]
+    MailRecipient,
 }
 
 impl ThrottleScope {
@@ -36,6 +42,8 @@ impl ThrottleScope {
             Self::User => "user",
             Self::Device => "device",
             Self::SecondFactor => "mfa_user",
+            Self::MailAddress => "mail_ip",
+            Self::MailRecipient => "mail_to",
         }
     }
 }

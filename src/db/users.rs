@@ -31,6 +31,21 @@ impl UsernameKey {
     }
 }
 
+/// An e-mail address in the one form that is compared (trimmed, lower case): what
+/// `users.email_key` holds and is unique by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct EmailKey(String);
+
+impl EmailKey {
+    pub fn of(address: &str) -> Self {
+        Self(address.trim().to_lowercase())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A user account. Holds the password hash, so it is never serialised and its `Debug` hides it.
 #[derive(Clone, sqlx::FromRow)]
 pub struct UserRow {
@@ -46,6 +61,20 @@ pub struct UserRow {
     pub locked: bool,
     /// Moves on whenever the account's sessions are ended (see `sessions::end_sessions`).
     pub security_epoch: i64,
+    pub email: Option<String>,
+    /// When the address was proven to be the user's (an account with an unverified address
+    /// cannot log in yet).
+    pub email_verified_at: Option<i64>,
+    pub created_at: i64,
+}
+
+impl UserRow {
+    /// The address security notices go to: only a verified one.
+    pub fn verified_email(&self) -> Option<&str> {
+        self.email
+            .as_deref()
+            .filter(|_| self.email_verified_at.is_some())
+    }
 }
 
 impl fmt::Debug for UserRow {
@@ -58,7 +87,8 @@ impl fmt::Debug for UserRow {
             .field("is_demo", &self.is_demo)
             .field("locked", &self.locked)
             .field("security_epoch", &self.security_epoch)
-            .finish()
+            .field("email_verified_at", &self.email_verified_at)
+            .finish_non_exhaustive()
     }
 }
 
@@ -70,6 +100,10 @@ pub struct NewUser<'a> {
     pub password_hash: &'a str,
     pub role: Role,
     pub is_demo: bool,
+    /// The address, if the account has one, and whether it counts as verified (an operator's
+    /// word, or an invitation's).
+    pub email: Option<&'a str>,
+    pub email_verified: bool,
     pub now: i64,
 }
 
@@ -88,6 +122,8 @@ impl fmt::Debug for NewUser<'_> {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct UserSummary {
     pub username: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
     pub role: Role,
     pub locked: bool,
     pub created_at: i64,
@@ -122,6 +158,12 @@ pub enum AccountEdit {
 pub trait UserStore: Send + Sync {
     /// A user by name.
     async fn find_user(&self, username: &UsernameKey) -> Result<Option<UserRow>, DbError>;
+
+    /// A user by id.
+    async fn find_user_by_id(&self, user_id: i64) -> Result<Option<UserRow>, DbError>;
+
+    /// The user whose address this is.
+    async fn find_user_by_email(&self, email: &EmailKey) -> Result<Option<UserRow>, DbError>;
 
     /// Adds a user; [`DbError::Conflict`] when the name is taken.
     async fn insert_user(&self, user: NewUser<'_>, event: NewEvent<'_>) -> Result<i64, DbError>;
@@ -169,13 +211,26 @@ pub trait UserStore: Send + Sync {
     ) -> Result<Vec<String>, DbError>;
 }
 
-const FIND_USER: &str = "SELECT id, username, password_hash, role, is_demo,
-            locked_at IS NOT NULL AS locked, security_epoch
-     FROM users WHERE username_key = $1";
+macro_rules! user_row {
+    ($filter:literal) => {
+        concat!(
+            "SELECT id, username, password_hash, role, is_demo,
+                    locked_at IS NOT NULL AS locked, security_epoch, email, email_verified_at,
+                    created_at
+             FROM users WHERE ",
+            $filter
+        )
+    };
+}
 
-const INSERT_USER: &str =
-    "INSERT INTO users (username, username_key, password_hash, role, is_demo, created_at)
-     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
+const FIND_USER: &str = user_row!("username_key = $1");
+const FIND_USER_BY_ID: &str = user_row!("id = $1");
+const FIND_USER_BY_EMAIL: &str = user_row!("email_key = $1");
+
+const INSERT_USER: &str = "INSERT INTO users
+         (username, username_key, password_hash, role, is_demo, created_at,
+          email, email_key, email_verified_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id";
 
 const MARK_DEMO: &str = "UPDATE users SET is_demo = TRUE WHERE id = $1";
 
@@ -197,7 +252,8 @@ const NAMES_AFTER: &str =
     "SELECT id, username, username_key FROM users WHERE id > $1 ORDER BY id LIMIT 1000";
 const SET_KEY: &str = "UPDATE users SET username_key = $1 WHERE id = $2";
 
-const LIST_USERS: &str = "SELECT u.username, u.role, u.locked_at IS NOT NULL AS locked,
+const LIST_USERS: &str = "SELECT u.username, u.email,
+            u.email_verified_at IS NOT NULL AS email_verified, u.role, u.locked_at IS NOT NULL AS locked,
             u.created_at, u.last_login_at,
             (SELECT COUNT(*) FROM sessions s
              WHERE s.user_id = u.id AND s.revoked_at IS NULL
@@ -320,6 +376,15 @@ impl<E: Engine> UserStore for Backend<E> {
             .await
     }
 
+    async fn find_user_by_id(&self, user_id: i64) -> Result<Option<UserRow>, DbError> {
+        self.fetch_optional(stmt!(FIND_USER_BY_ID, user_id)).await
+    }
+
+    async fn find_user_by_email(&self, email: &EmailKey) -> Result<Option<UserRow>, DbError> {
+        self.fetch_optional(stmt!(FIND_USER_BY_EMAIL, email.as_str()))
+            .await
+    }
+
     async fn insert_user(&self, user: NewUser<'_>, event: NewEvent<'_>) -> Result<i64, DbError> {
         let key = UsernameKey::of(user.username);
         let mut tx = self.begin().await?;
@@ -332,6 +397,9 @@ impl<E: Engine> UserStore for Backend<E> {
                 user.role,
                 user.is_demo,
                 user.now,
+                user.email,
+                user.email.map(|e| EmailKey::of(e).0),
+                user.email.and(user.email_verified.then_some(user.now)),
             ))
             .await?;
         record(&mut tx, &event).await?;

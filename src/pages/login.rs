@@ -5,6 +5,8 @@ use crate::api::{login_mfa, ErrorCode, LoginResponse, Secret};
 use crate::client::auth_state::AuthState;
 use crate::client::login::login;
 use crate::components::page_title::PageTitle;
+use crate::model::{SignupMode, SiteFeatures};
+use crate::routes;
 use leptos::{ev::SubmitEvent, prelude::*, task::spawn_local};
 
 /// Username/password form, and the second step when the account asks for one. The submit
@@ -88,12 +90,32 @@ pub fn LoginPage() -> impl IntoView {
                             {move || if pending.get() { "Logging in…" } else { "Log in" }}
                         </button>
                     </form>
+                    <AccountLinks/>
                 }
             >
                 {move || Suspend::new(second_step(challenge, error))}
             </Show>
         </section>
     }
+}
+
+/// "Forgot your password?" when this server can mail a reset link, "Create an account" when
+/// anyone may sign up (the server decides, see `SiteFeatures`).
+#[component]
+fn AccountLinks() -> impl IntoView {
+    let features = use_context::<SiteFeatures>().unwrap_or_default();
+    let open = features.signup == SignupMode::Open;
+    (features.password_reset || open).then(|| {
+        view! {
+            <p class="switch" id="account-links">
+                {features.password_reset.then(|| view! {
+                    <a href=routes::FORGOT_PASSWORD>"Forgot your password?"</a>
+                })}
+                {(features.password_reset && open).then_some(" · ")}
+                {open.then(|| view! { <a href=routes::SIGNUP>"Create an account"</a> })}
+            </p>
+        }
+    })
 }
 
 /// The code step. A chunk of its own in split builds: most logins never need it, so the first

@@ -2,9 +2,11 @@
 //! database (see [`USAGE`]). Passwords are read from standard input, never from argv, where
 //! `ps` and shell history would see them.
 
-use crate::auth::accounts::{self, Username};
+use crate::auth::accounts::{self, AccountSpec, Username};
 use crate::auth::admin::{self, Acting};
+use crate::auth::email::EmailAddress;
 use crate::auth::password::{HashingPolicy, PasswordHasher};
+use crate::auth::password_rules::PasswordRules;
 use crate::auth::{mfa, unix_now, AuthError};
 use crate::db::{self, Actor, Liveness};
 use crate::model::Role;
@@ -26,19 +28,35 @@ pub enum Command {
 /// The `user` commands.
 #[derive(Debug, PartialEq, Eq)]
 pub enum UserCommand {
-    Add { username: Username, role: Role },
-    Remove { username: Username },
+    Add {
+        username: Username,
+        role: Role,
+        email: Option<EmailAddress>,
+    },
+    Remove {
+        username: Username,
+    },
     List,
-    Lock { username: Username },
-    Unlock { username: Username },
-    Role { username: Username, role: Role },
-    MfaReset { username: Username },
+    Lock {
+        username: Username,
+    },
+    Unlock {
+        username: Username,
+    },
+    Role {
+        username: Username,
+        role: Role,
+    },
+    MfaReset {
+        username: Username,
+    },
 }
 
 /// Usage text.
 pub const USAGE: &str = "usage:
   jwt-auth                                   serve the app (configuration: .env / environment)
-  jwt-auth user add NAME [--role user|admin] add a user; the password is read from stdin
+  jwt-auth user add NAME [--role user|admin] [--email ADDRESS]
+                                             add a user; the password is read from stdin
   jwt-auth user remove NAME                  delete a user; their sessions end at once
   jwt-auth user list                         list the users
   jwt-auth user lock NAME                    lock an account; its sessions end at once
@@ -66,12 +84,17 @@ pub fn parse(args: &[String]) -> anyhow::Result<Command> {
         ["user", "add", rest @ ..] => {
             let mut name = None;
             let mut chosen = Role::User;
+            let mut email = None;
             let mut iter = rest.iter();
             while let Some(arg) = iter.next() {
                 match *arg {
                     "--role" => {
                         let value = iter.next().context("--role needs a value: user or admin")?;
                         chosen = role(value)?;
+                    }
+                    "--email" => {
+                        let value = iter.next().context("--email needs an address")?;
+                        email = Some(EmailAddress::parse(value).context("invalid --email")?);
                     }
                     flag if flag.starts_with('-') => bail!("unknown option {flag:?}\n{USAGE}"),
                     given if name.is_none() => name = Some(given),
@@ -82,6 +105,7 @@ pub fn parse(args: &[String]) -> anyhow::Result<Command> {
             user(UserCommand::Add {
                 username: username(name)?,
                 role: chosen,
+                email,
             })
         }
         ["user", "remove", name] => user(UserCommand::Remove {
@@ -144,6 +168,7 @@ fn utc(secs: i64) -> String {
 pub async fn run_user_command(
     command: UserCommand,
     database_url: &str,
+    rules: &PasswordRules,
     stdin: impl BufRead,
 ) -> anyhow::Result<String> {
     let db = db::connect(database_url)
@@ -168,7 +193,11 @@ pub async fn run_user_command(
         e => anyhow::Error::new(e),
     };
     match command {
-        UserCommand::Add { username, role } => {
+        UserCommand::Add {
+            username,
+            role,
+            email,
+        } => {
             let password = read_password(stdin)?;
             // One command, one hash: a slot of its own, no queue.
             let hasher = PasswordHasher::new(HashingPolicy {
@@ -176,21 +205,20 @@ pub async fn run_user_command(
                 wait: Duration::from_secs(60),
             })
             .map_err(|e| anyhow::anyhow!("preparing password hashing: {e}"))?;
-            let created = accounts::create_user(
-                &db,
-                &hasher,
-                Actor::Cli,
-                &username,
-                password,
+            let spec = AccountSpec {
+                username: &username,
+                email: email.as_ref(),
                 role,
-                acting.now,
-            );
+            };
+            let created =
+                accounts::create_user(&db, &hasher, rules, Actor::Cli, spec, password, acting.now);
             match created.await {
                 Ok(_) => Ok(format!("added {username} ({role})")),
                 Err(AuthError::UsernameTaken) => {
                     bail!("a user named {:?} already exists", username.as_str())
                 }
                 Err(AuthError::WeakPassword(rule)) => bail!("{rule}"),
+                Err(AuthError::InvalidEmail(why)) => bail!("{why}"),
                 Err(e) => Err(e).context("cannot add the user"),
             }
         }
@@ -209,15 +237,20 @@ pub async fn run_user_command(
             };
             let users = db.list_users(live).await?;
             let mut out = format!(
-                "{:<24} {:<6} {:<7} {:>8}  last login",
-                "username", "role", "status", "sessions"
+                "{:<24} {:<6} {:<7} {:>8}  {:<22} e-mail",
+                "username", "role", "status", "sessions", "last login"
             );
             for user in users {
                 let status = if user.locked { "locked" } else { "active" };
                 let last_login = user.last_login_at.map_or_else(|| "never".to_owned(), utc);
+                let email = match (&user.email, user.email_verified) {
+                    (None, _) => "-".to_owned(),
+                    (Some(email), true) => email.clone(),
+                    (Some(email), false) => format!("{email} (unverified)"),
+                };
                 out.push_str(&format!(
-                    "\n{:<24} {:<6} {:<7} {:>8}  {}",
-                    user.username, user.role, status, user.sessions, last_login
+                    "\n{:<24} {:<6} {:<7} {:>8}  {:<22} {}",
+                    user.username, user.role, status, user.sessions, last_login, email
                 ));
             }
             Ok(out)
@@ -283,14 +316,32 @@ mod tests {
             parse(&args(&["user", "add", "carol", "--role", "admin"])).unwrap(),
             Command::User(UserCommand::Add {
                 username: Username::parse("carol").unwrap(),
-                role: Role::Admin
+                role: Role::Admin,
+                email: None,
             })
         );
+        assert_eq!(
+            parse(&args(&[
+                "user",
+                "add",
+                "erin",
+                "--email",
+                "Erin@Example.com"
+            ]))
+            .unwrap(),
+            Command::User(UserCommand::Add {
+                username: Username::parse("erin").unwrap(),
+                role: Role::User,
+                email: Some(EmailAddress::parse("Erin@Example.com").unwrap()),
+            })
+        );
+        assert!(parse(&args(&["user", "add", "erin", "--email", "not-an-address"])).is_err());
         assert_eq!(
             parse(&args(&["user", "add", "dave"])).unwrap(),
             Command::User(UserCommand::Add {
                 username: Username::parse("dave").unwrap(),
-                role: Role::User
+                role: Role::User,
+                email: None,
             })
         );
     }

@@ -26,9 +26,16 @@ impl From<AuthError> for ApiError {
                 ErrorCode::InvalidRequest,
                 format!("Invalid username: {rule}."),
             ),
-            AuthError::UsernameTaken => {
-                ApiError::with_message(ErrorCode::InvalidRequest, "That username is taken.")
-            }
+            AuthError::UsernameTaken => ApiError::new(ErrorCode::UsernameTaken),
+            AuthError::SignupClosed => ApiError::new(ErrorCode::SignupClosed),
+            AuthError::InvalidLink => ApiError::new(ErrorCode::InvalidLink),
+            AuthError::EmailNotVerified => ApiError::new(ErrorCode::EmailNotVerified),
+            // Without mail the flow does not exist here: the same answer as an unknown path.
+            AuthError::MailNotConfigured => ApiError::with_message(
+                ErrorCode::NotFound,
+                "Password reset by e-mail is not available on this server.",
+            ),
+            AuthError::InvalidEmail(why) => ApiError::with_message(ErrorCode::InvalidRequest, why),
             AuthError::AccountLocked => ApiError::new(ErrorCode::AccountLocked),
             AuthError::WrongPassword => ApiError::new(ErrorCode::WrongPassword),
             AuthError::ReauthRequired => ApiError::new(ErrorCode::ReauthRequired),

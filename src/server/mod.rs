@@ -225,11 +225,14 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let limits = state.config.limits;
-    let background = [
+    let mut background = vec![
         tokio::spawn(state.auth.clone().follow_revocations()),
         tokio::spawn(state.auth.clone().keep_retention()),
         tokio::spawn(memory::run(state.auth.clone())),
     ];
+    if let Some(mailer) = crate::mail::Mailer::new(&state.config.mail)? {
+        background.push(tokio::spawn(crate::mail::run(state.auth.clone(), mailer)));
+    }
     let app = router(state.clone());
     let in_flight = Arc::new(Semaphore::new(limits.max_in_flight_requests));
     let mut http = hyper::server::conn::http1::Builder::new();

@@ -81,6 +81,22 @@ impl PublicOrigin {
         Self::parse(origin).is_some_and(|o| o == *self)
     }
 
+    /// The host, without scheme or port (an IPv6 address without its brackets).
+    pub fn host(&self) -> &str {
+        let authority = self.0.split_once("://").map_or(self.0.as_str(), |(_, a)| a);
+        if let Some(v6) = authority.strip_prefix('[') {
+            return v6.split(']').next().unwrap_or(v6);
+        }
+        authority
+            .rsplit_once(':')
+            .map_or(authority, |(host, _)| host)
+    }
+
+    /// Whether the host is an IP address rather than a name.
+    pub fn host_is_ip(&self) -> bool {
+        self.host().parse::<std::net::IpAddr>().is_ok()
+    }
+
     /// Whether browsers reach us over HTTPS (so HSTS applies).
     pub fn is_https(&self) -> bool {
         self.0.starts_with("https://")
@@ -96,6 +112,21 @@ impl fmt::Display for PublicOrigin {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_origin_knows_its_host() {
+        let host = |o: &str| PublicOrigin::parse(o).unwrap().host().to_owned();
+        assert_eq!(host("https://auth.example.com"), "auth.example.com");
+        assert_eq!(host("http://localhost:3000"), "localhost");
+        assert_eq!(host("http://127.0.0.1:3000"), "127.0.0.1");
+        assert_eq!(host("http://[::1]:3000"), "::1");
+        assert!(PublicOrigin::parse("http://[::1]:3000")
+            .unwrap()
+            .host_is_ip());
+        assert!(!PublicOrigin::parse("https://example.com")
+            .unwrap()
+            .host_is_ip());
+    }
 
     #[test]
     fn origins_compare_as_browsers_send_them() {

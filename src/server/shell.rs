@@ -14,6 +14,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         .and_then(|parts| parts.extensions.get::<PageSession>().cloned())
         .and_then(|session| session.0);
     provide_context(RenderedSession(session));
+    let features = crate::server::extract::state()
+        .map(|state| state.auth.features())
+        .unwrap_or_default();
+    provide_context(features);
     view! {
         <!DOCTYPE html>
         <html lang="en">

@@ -45,7 +45,7 @@ impl Shared {
 impl AppState {
     /// Builds the state: the security core gets its keys and policies from `config`.
     pub fn new(config: Config, db: Db, leptos_options: LeptosOptions) -> anyhow::Result<Self> {
-        let auth = Auth::new(db, &config.keys.named(), config.auth_settings())?;
+        let auth = Auth::new(db, &config.keys.named(), config.auth_settings()?)?;
         Ok(Self(Arc::new(Shared {
             leptos_options,
             auth: Arc::new(auth),

@@ -72,7 +72,9 @@ async fn the_users_list_has_the_documented_fields() {
     assert!(user["created_at"].as_i64().unwrap() > 0);
     assert!(user["last_login_at"].as_i64().is_some());
     assert_eq!(user["totp_enabled"], false);
-    assert_eq!(user.as_object().unwrap().len(), 7, "{user}");
+    assert_eq!(user["email"], Value::Null);
+    assert_eq!(user["email_verified"], false);
+    assert_eq!(user.as_object().unwrap().len(), 9, "{user}");
     assert_eq!(find(&list, "admin")["role"], "admin");
 }
 

@@ -574,6 +574,20 @@ pub fn add_user(app: &TestApp, name: &str, password: &str, role: &str) {
     );
 }
 
+/// Adds an account with a (verified: the operator's word) e-mail address.
+pub fn add_user_with_email(app: &TestApp, name: &str, password: &str, email: &str) {
+    let output = run_cli(
+        app,
+        &["user", "add", name, "--email", email],
+        &format!("{password}\n"),
+    );
+    assert!(
+        output.status.success(),
+        "user add {name} --email {email}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 /// The claims of an access token (not verified: the tests' own tokens).
 pub fn claims_of(jwt: &str) -> Value {
     use base64::Engine;

@@ -2,6 +2,7 @@
 //! (SQLite, or PostgreSQL when `TEST_POSTGRES_URL` is set), short TTLs where a test needs them.
 
 mod helpers;
+mod mailbox;
 
 mod abuse;
 mod account;
@@ -14,14 +15,18 @@ mod instances;
 mod keys;
 mod login;
 mod logout;
+mod mail;
 mod malformed;
 mod mfa;
 mod pages;
+mod profile;
 mod proxy;
 mod races;
+mod recovery;
 mod refresh;
 mod restart;
 mod revocation;
 mod second_factor;
 mod secret;
+mod signup;
 mod step_up;

@@ -27,6 +27,14 @@ fn sensitive() -> Vec<(&'static str, Value)> {
             json!({"username": "user"}),
         ),
         ("/api/admin/users/mfa-reset", json!({"username": "user"})),
+        ("/api/account/email", json!({"email": "new@example.com"})),
+        ("/api/account/delete", json!({"password": "x"})),
+        (
+            "/api/admin/invitations",
+            json!({"email": "new@example.com", "role": "user"}),
+        ),
+        ("/api/admin/invitations/revoke", json!({"id": "x"})),
+        ("/api/admin/mail/retry", json!({"id": 1})),
     ]
 }
 

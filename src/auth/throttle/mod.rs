@@ -24,6 +24,12 @@
 //! | failures per name (ceiling)    | wrong secrets           | 100 / hour     | guessing from botnets  |
 //! | failures per device            | wrong secrets with its cookie | 5 / 15 min | guessing from a stolen device cookie |
 //! | wrong codes per account        | wrong second-factor codes | 5 / 15 min   | guessing the second factor |
+//! | mail links per address         | unknown, used or expired links | 50 / 15 min (the address limit) | probing for links |
+//!
+//! Requests that send mail (sign-up, "forgot password", a resend, a new address) are limited
+//! apart from this, by [`Auth::limit_mail`]: every request counts, per client address (20 per
+//! 15 min) and per recipient address (5 an hour), so nobody can use the server to flood a
+//! mailbox, and the limit says nothing about whether the address has an account.
 //!
 //! Windows are fixed from their first failure, so no window can be extended for good. (The
 //! per-address token bucket against spraying comes before all this, in `login`.)
@@ -53,6 +59,10 @@ pub struct ThrottlePolicy {
     pub max_mfa_failures: u32,
     /// Length of the windows but the username ceiling's.
     pub window_secs: i64,
+    /// Mail-sending requests per client address within the window.
+    pub max_mail_per_address: u32,
+    /// Mails per recipient address within an hour.
+    pub max_mail_per_recipient: u32,
 }
 
 impl ThrottlePolicy {
@@ -73,6 +83,8 @@ impl ThrottlePolicy {
             ThrottleScope::Address => (self.max_ip_failures, self.window_secs),
             ThrottleScope::User => (self.max_user_failures_per_hour, Self::USER_WINDOW_SECS),
             ThrottleScope::SecondFactor => (self.max_mfa_failures, self.window_secs),
+            ThrottleScope::MailAddress => (self.max_mail_per_address, self.window_secs),
+            ThrottleScope::MailRecipient => (self.max_mail_per_recipient, Self::USER_WINDOW_SECS),
         }
     }
 
@@ -114,6 +126,8 @@ pub enum Secret {
     SecondFactor,
     /// The first code of a factor being set up (no hashing slot, no per-account code count).
     Enrolment,
+    /// A mail link's token: counted per client address only (the token names no account).
+    Link,
 }
 
 impl Secret {
@@ -189,15 +203,11 @@ impl Auth {
         device: Option<&DeviceId>,
     ) -> Vec<Subject> {
         let user = UsernameKey::of(username);
-        let ip = client
-            .ip
-            .map(limit_key)
-            .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
-        let subject = |scope, key| Subject {
-            scope,
-            key,
-            window_secs: self.throttle.limit(scope).1,
-        };
+        let ip = address_key(client);
+        let subject = |scope, key| self.subject(scope, key);
+        if secret == Secret::Link {
+            return vec![subject(ThrottleScope::Address, ip)];
+        }
         let mut subjects = vec![
             subject(
                 ThrottleScope::UserAddress,
@@ -218,6 +228,39 @@ impl Auth {
         subjects
     }
 
+    fn subject(&self, scope: ThrottleScope, key: String) -> Subject {
+        Subject {
+            scope,
+            key,
+            window_secs: self.throttle.limit(scope).1,
+        }
+    }
+
+    /// Counts a request that sends mail, from `client` to `recipient` (a canonical address),
+    /// and refuses it when either limit is used up. Every request counts, whether or not the
+    /// address has an account, so the limit tells nothing.
+    pub(crate) async fn limit_mail(
+        &self,
+        client: &ClientInfo,
+        recipient: &str,
+    ) -> Result<(), AuthError> {
+        let now = self.now();
+        let subjects = [
+            self.subject(ThrottleScope::MailAddress, address_key(client)),
+            self.subject(ThrottleScope::MailRecipient, recipient.to_owned()),
+        ];
+        let counters = self.db.reserve_attempt(&subjects, now).await?;
+        let scoped: Vec<(ThrottleScope, Counter)> =
+            subjects.iter().map(|s| s.scope).zip(counters).collect();
+        match self.throttle.refusal(&scoped, now, true) {
+            Some(retry_after) => {
+                tracing::debug!(retry_after, "mail requests throttled");
+                Err(AuthError::Throttled { retry_after })
+            }
+            None => Ok(()),
+        }
+    }
+
     /// Refuses a throttled attempt; its window's first refusal is recorded.
     async fn refuse(
         &self,
@@ -234,6 +277,14 @@ impl Auth {
         tracing::debug!(username = ?username, retry_after, "attempt throttled");
         AuthError::Throttled { retry_after }
     }
+}
+
+/// The throttle key of the client's address (its /64 for IPv6).
+fn address_key(client: &ClientInfo) -> String {
+    client
+        .ip
+        .map(limit_key)
+        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
 }
 
 impl Attempt<'_> {
@@ -306,6 +357,8 @@ mod tests {
         max_user_failures_per_hour: 100,
         max_mfa_failures: 5,
         window_secs: 900,
+        max_mail_per_address: 20,
+        max_mail_per_recipient: 5,
     };
 
     fn counter(scope: ThrottleScope, failures: i64, window_start: i64) -> (ThrottleScope, Counter) {

@@ -6,9 +6,12 @@
 
 mod env;
 pub mod keys;
+pub mod mail;
 
+use crate::auth::email::MailPolicy;
 use crate::auth::jwt::TokenSettings;
 use crate::auth::password::HashingPolicy;
+use crate::auth::password_rules::PasswordRules;
 use crate::auth::rate_limit::RatePolicy;
 use crate::auth::retention::RetentionPolicy;
 use crate::auth::sessions::SessionPolicy;
@@ -17,6 +20,7 @@ use crate::server::net::{IpNet, PublicOrigin};
 use anyhow::{bail, Context};
 use env::Env;
 use keys::Keys;
+use mail::{AccountsConfig, MailConfig};
 use std::{path::PathBuf, time::Duration};
 
 pub use keys::generate_key;
@@ -112,6 +116,9 @@ pub struct Config {
     pub retention: RetentionPolicy,
     pub net: NetConfig,
     pub limits: ServerLimits,
+    pub mail: MailConfig,
+    /// Sign-up, mail links, password rules.
+    pub accounts: AccountsConfig,
 }
 
 impl Config {
@@ -165,6 +172,8 @@ impl Config {
             max_user_failures_per_hour: per("LOGIN_USER_MAX_FAILURES_PER_HOUR", 100)?,
             max_mfa_failures: per("MFA_MAX_FAILURES", 5)?,
             window_secs: env.secs("LOGIN_THROTTLE_WINDOW_SECS", 900, 1..=MAX_SECS)?,
+            max_mail_per_address: per("MAIL_MAX_PER_ADDRESS", 20)?,
+            max_mail_per_recipient: per("MAIL_MAX_PER_RECIPIENT", 5)?,
         };
         let login_rate = RatePolicy {
             burst: per("LOGIN_RATE_BURST", 30)?,
@@ -200,7 +209,11 @@ impl Config {
             )?),
             shutdown_grace_secs: env.count("SHUTDOWN_GRACE_SECS", 10, 0..=3600)?,
         };
+        let mail = mail::mail(&env, mode, &net.public_origin, database.data_dir.as_deref())?;
+        let accounts = mail::accounts(&env, mode, &mail)?;
         Ok(Self {
+            mail,
+            accounts,
             mode,
             database,
             keys,
@@ -215,17 +228,47 @@ impl Config {
         })
     }
 
-    /// What the security core enforces.
-    pub fn auth_settings(&self) -> crate::auth::Settings {
-        crate::auth::Settings {
+    /// What the security core enforces. Opens `BREACHED_PASSWORDS_FILE`.
+    pub fn auth_settings(&self) -> anyhow::Result<crate::auth::Settings> {
+        Ok(crate::auth::Settings {
             tokens: self.tokens.clone(),
             sessions: self.sessions,
             throttle: self.throttle,
             login_rate: self.login_rate,
             hashing: self.hashing,
             retention: self.retention,
+            password_rules: self.password_rules()?,
+            mail: self.mail_policy(),
+        })
+    }
+
+    /// The rules for new passwords (also what the command line applies).
+    pub fn password_rules(&self) -> anyhow::Result<PasswordRules> {
+        PasswordRules::new(
+            self.accounts.password_min_score,
+            self.accounts.breached_passwords.as_deref(),
+        )
+        .context("BREACHED_PASSWORDS_FILE")
+    }
+
+    fn mail_policy(&self) -> MailPolicy {
+        MailPolicy {
+            enabled: self.mail.enabled(),
+            signup: self.accounts.signup,
+            verify_ttl_secs: self.accounts.verify_ttl_secs,
+            reset_ttl_secs: self.accounts.reset_ttl_secs,
+            invite_ttl_secs: self.accounts.invite_ttl_secs,
+            origin: self.net.public_origin.to_string(),
         }
     }
+}
+
+/// The rules for new passwords alone (`PASSWORD_MIN_SCORE`, `BREACHED_PASSWORDS_FILE`), for
+/// the command line, which needs no signing keys.
+pub fn password_rules_from_env() -> anyhow::Result<PasswordRules> {
+    let env = Env::new(|name: &str| std::env::var(name).ok());
+    let (min_score, breached) = mail::password_rules(&env)?;
+    PasswordRules::new(min_score, breached.as_deref()).context("BREACHED_PASSWORDS_FILE")
 }
 
 fn as_u32(v: u64) -> u32 {

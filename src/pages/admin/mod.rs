@@ -1,5 +1,8 @@
-//! `/admin`: accounts (lock, role, end sessions) and the audit log, for administrators. A lazy
-//! route behind the admin guard: a `user` gets the 403 page and never downloads this code.
+//! `/admin`: accounts (lock, role, end sessions), invitations and undelivered mail, and the
+//! audit log, for administrators. A lazy route behind the admin guard: a `user` gets the 403
+//! page and never downloads this code.
+
+mod mail;
 
 use crate::api::admin::{
     admin_events, admin_users, lock_user, reset_user_mfa, revoke_user_sessions, set_user_role,
@@ -24,6 +27,8 @@ fn AdminPage() -> impl IntoView {
         <section class="card wide" aria-labelledby="admin-title">
             <h1 id="admin-title">"Administration"</h1>
             <Users/>
+            <mail::Invitations/>
+            <mail::FailedMail/>
             <AuditLog/>
         </section>
     }
@@ -132,7 +137,13 @@ fn UserRow(user: UserView, actions: Actions) -> impl IntoView {
         last_login_at,
         sessions,
         totp_enabled,
+        email,
+        email_verified,
     } = user;
+    let email = email.map(|address| {
+        let note = (!email_verified).then_some(" (unverified)");
+        view! { <span class="email">{address}{note}</span> }
+    });
     let name = StoredValue::new(username.clone());
     let busy = move || actions.busy();
     let on_role = move |event: leptos::ev::Event| {
@@ -158,7 +169,7 @@ fn UserRow(user: UserView, actions: Actions) -> impl IntoView {
     let last_login_title = last_login_at.map(time::local).unwrap_or_default();
     view! {
         <tr data-user=username.clone()>
-            <th scope="row">{username.clone()}</th>
+            <th scope="row">{username.clone()}{email}</th>
             <td>
                 <select
                     aria-label=format!("Role of {username}")
@@ -302,7 +313,10 @@ fn EventRow(event: EventView) -> impl IntoView {
     view! {
         <tr data-kind=event.kind.as_str()>
             <td>{time::local(event.at)}</td>
-            <td>{event.kind.as_str()}</td>
+            <td>
+                {event.kind.as_str()}
+                {event.detail.map(|d| view! { <span class="detail">" · " {d}</span> })}
+            </td>
             <td>{dash(event.username)}</td>
             <td>{dash(event.actor)}</td>
             <td>{dash(event.ip)}</td>

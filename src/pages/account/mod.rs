@@ -1,5 +1,8 @@
-//! `/account`: the user's sessions (one row per device, each can be logged out) and the
-//! password form. A lazy route: a split build loads its code only for a logged-in visitor.
+//! `/account`: the user's profile and address, sessions (one row per device, each can be
+//! logged out), the password form, the second factor, the data export and deleting the account.
+//! A lazy route: a split build loads its code only for a logged-in visitor.
+
+mod profile;
 
 use crate::api::account::{
     account_sessions, change_password, logout_everywhere, mfa_status, revoke_other_sessions,
@@ -28,9 +31,12 @@ fn AccountPage() -> impl IntoView {
         <PageTitle text="Account · jwt-auth"/>
         <section class="card wide" aria-labelledby="account-title">
             <h1 id="account-title">"Your account"</h1>
+            <profile::Profile/>
             <Sessions/>
             <PasswordForm/>
             <TwoFactor/>
+            <profile::YourData/>
+            <profile::DeleteAccount/>
         </section>
     }
 }
@@ -247,7 +253,7 @@ fn PasswordForm() -> impl IntoView {
             />
             <label for="repeat-password">"New password, again"</label>
             <input id="repeat-password" type="password" autocomplete="new-password" required bind:value=repeat/>
-            <p class="hint" id="password-rules">"At least 12 characters, and not your username."</p>
+            <p class="hint" id="password-rules">"At least 12 characters, hard to guess, and not your username."</p>
             <p class="error" role="alert" id="password-error">{error}</p>
             {move || done().then(|| view! {
                 <p class="notice" role="status" id="password-done">

@@ -1,5 +1,8 @@
 //! The bodies of the API's server functions (see [`crate::api`]): extract the inputs, call the
-//! security core, and put its answer on the wire (body, cookie, status).
+//! security core, and put its answer on the wire (body, cookie, status). Sign-up, recovery,
+//! the profile and the admin's mail views are in [`accounts`].
+
+pub mod accounts;
 
 use crate::api::account::{MfaStatusResponse, RecoveryCodesResponse, TotpSetupResponse};
 use crate::api::account::{SessionView, SessionsResponse};
@@ -308,6 +311,8 @@ pub async fn admin_users() -> Result<UsersResponse, ApiError> {
                 last_login_at: u.last_login_at,
                 sessions: u32::try_from(u.sessions).unwrap_or(u32::MAX),
                 totp_enabled: u.totp_enabled,
+                email: u.email,
+                email_verified: u.email_verified,
             })
             .collect(),
     })
@@ -384,20 +389,22 @@ pub async fn admin_events(
     };
     let page = state.auth.list_events(&admin, filter).await?;
     Ok(EventsResponse {
-        events: page
-            .events
-            .into_iter()
-            .map(|e| EventView {
-                at: e.at,
-                kind: e.kind,
-                username: e.username,
-                ip: e.ip,
-                user_agent: e.user_agent,
-                actor: e.actor,
-            })
-            .collect(),
+        events: page.events.into_iter().map(event_view).collect(),
         next_cursor: page.next_cursor.map(|id| id.to_string()),
     })
+}
+
+/// An audit event as the API shows it.
+fn event_view(e: crate::db::EventRow) -> EventView {
+    EventView {
+        at: e.at,
+        kind: e.kind,
+        username: e.username,
+        ip: e.ip,
+        user_agent: e.user_agent,
+        actor: e.actor,
+        detail: e.detail,
+    }
 }
 
 /// A request with more than one refresh cookie is refused and every copy cleared (see
